@@ -1,0 +1,90 @@
+package dev.vitjava.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.vitjava.VitException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Class names: Hugging Face {@code id2label}, timm {@code label_names}, the bundled ImageNet-1k list for
+ * 1000-class models that carry none, or {@code class_<i>}.
+ */
+public final class Labels {
+
+    private Labels() {
+    }
+
+    static List<String> of(Path configFile, JsonNode config, int numClasses) {
+        if (config != null && config.path("id2label").isObject() && config.get("id2label").size() > 0) {
+            String[] names = new String[numClasses];
+            config.get("id2label").fields().forEachRemaining(f -> {
+                int i;
+                try {
+                    i = Integer.parseInt(f.getKey());
+                } catch (NumberFormatException e) {
+                    throw new VitException(configFile + ": id2label key '" + f.getKey() + "' is not an integer");
+                }
+                if (i < 0 || i >= numClasses) {
+                    throw new VitException(configFile + ": id2label has index " + i + " but the model has "
+                            + numClasses + " classes");
+                }
+                names[i] = f.getValue().asText();
+            });
+            return fill(names);
+        }
+        if (config != null && config.path("label_names").isArray()) {
+            JsonNode list = config.get("label_names");
+            if (list.size() != numClasses) {
+                throw new VitException(configFile + ": label_names has " + list.size() + " names but the model has "
+                        + numClasses + " classes");
+            }
+            List<String> names = new ArrayList<>();
+            list.forEach(n -> names.add(n.asText()));
+            return List.copyOf(names);
+        }
+        if (numClasses == 1000) {
+            return imagenet();
+        }
+        return fill(new String[numClasses]);
+    }
+
+    /** The 1000 ImageNet-1k class names in the standard index order. */
+    public static List<String> imagenet() {
+        try (InputStream in = Labels.class.getResourceAsStream("imagenet-1k.txt")) {
+            return List.of(new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n"));
+        } catch (IOException e) {
+            throw new IllegalStateException("bundled ImageNet labels unreadable", e);
+        }
+    }
+
+    /** One label per line; the count must match the model's classes. */
+    public static List<String> fromFile(Path file, int numClasses) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8).stream()
+                    .filter(l -> !l.isBlank()).map(String::strip).toList();
+        } catch (IOException e) {
+            throw new VitException(file + ": cannot read labels: " + e.getMessage());
+        }
+        if (lines.size() != numClasses) {
+            throw new VitException(file + ": " + lines.size() + " labels but the model has " + numClasses + " classes");
+        }
+        return lines;
+    }
+
+    private static List<String> fill(String[] names) {
+        String[] out = Arrays.copyOf(names, names.length);
+        for (int i = 0; i < out.length; i++) {
+            if (out[i] == null) {
+                out[i] = "class_" + i;
+            }
+        }
+        return List.of(out);
+    }
+}

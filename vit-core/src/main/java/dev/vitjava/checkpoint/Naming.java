@@ -1,0 +1,129 @@
+package dev.vitjava.checkpoint;
+
+import dev.vitjava.VitException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The three published ViT key namings, each mapped onto timm's names (the canonical ones in this project).
+ * {@link #sources} says which checkpoint tensors make up a canonical tensor; Hugging Face stores q, k and v
+ * separately, so its fused qkv is three tensors concatenated along the output dimension.
+ */
+public enum Naming {
+    TIMM("timm"),
+    HUGGING_FACE("huggingface"),
+    TORCHVISION("torchvision");
+
+    private static final String HF_PATCH = "embeddings.patch_embeddings.projection.weight";
+
+    private final String id;
+
+    Naming(String id) {
+        this.id = id;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    /** Detects the naming from the keys; for Hugging Face also returns the model prefix ("vit." or ""). */
+    public static Detected detect(Path file, Set<String> keys) {
+        if (keys.contains("patch_embed.proj.weight")) {
+            return new Detected(TIMM, "");
+        }
+        if (keys.contains("conv_proj.weight")) {
+            return new Detected(TORCHVISION, "");
+        }
+        for (String k : keys) {
+            if (k.endsWith(HF_PATCH)) {
+                return new Detected(HUGGING_FACE, k.substring(0, k.length() - HF_PATCH.length()));
+            }
+        }
+        throw new VitException(file + ": not a ViT checkpoint: no patch-embedding weight among its " + keys.size()
+                + " tensors (expected timm 'patch_embed.proj.weight', torchvision 'conv_proj.weight' or Hugging Face '"
+                + "vit." + HF_PATCH + "')");
+    }
+
+    /** A detected naming and the prefix in front of Hugging Face keys. */
+    public record Detected(Naming naming, String prefix) {
+
+        /** The checkpoint tensors that make up a canonical (timm) tensor, concatenated along dimension 0. */
+        public List<String> sources(String canonical) {
+            return switch (naming) {
+                case TIMM -> List.of(canonical);
+                case TORCHVISION -> List.of(torchvision(canonical));
+                case HUGGING_FACE -> huggingFace(canonical);
+            };
+        }
+
+        /** Checkpoint tensors that are known and deliberately unused (the HF pooler is not part of classification). */
+        public boolean isIgnorable(String key) {
+            return naming == HUGGING_FACE && key.startsWith(prefix + "pooler.");
+        }
+
+        private static String torchvision(String c) {
+            String[] p = c.split("\\.", 3);
+            return switch (p[0]) {
+                case "cls_token" -> "class_token";
+                case "pos_embed" -> "encoder.pos_embedding";
+                case "patch_embed" -> "conv_proj." + c.substring("patch_embed.proj.".length());
+                case "norm" -> "encoder.ln." + p[1];
+                case "head" -> "heads.head." + p[1];
+                case "blocks" -> "encoder.layers.encoder_layer_" + p[1] + "." + torchvisionBlock(p[2]);
+                default -> c;
+            };
+        }
+
+        private static String torchvisionBlock(String c) {
+            return switch (c) {
+                case "norm1.weight" -> "ln_1.weight";
+                case "norm1.bias" -> "ln_1.bias";
+                case "norm2.weight" -> "ln_2.weight";
+                case "norm2.bias" -> "ln_2.bias";
+                case "attn.qkv.weight" -> "self_attention.in_proj_weight";
+                case "attn.qkv.bias" -> "self_attention.in_proj_bias";
+                case "attn.proj.weight" -> "self_attention.out_proj.weight";
+                case "attn.proj.bias" -> "self_attention.out_proj.bias";
+                case "mlp.fc1.weight" -> "mlp.0.weight";
+                case "mlp.fc1.bias" -> "mlp.0.bias";
+                case "mlp.fc2.weight" -> "mlp.3.weight";
+                case "mlp.fc2.bias" -> "mlp.3.bias";
+                default -> c;
+            };
+        }
+
+        private List<String> huggingFace(String c) {
+            String[] p = c.split("\\.", 3);
+            return switch (p[0]) {
+                case "cls_token" -> List.of(prefix + "embeddings.cls_token");
+                case "pos_embed" -> List.of(prefix + "embeddings.position_embeddings");
+                case "patch_embed" -> List.of(prefix + "embeddings.patch_embeddings.projection."
+                        + c.substring("patch_embed.proj.".length()));
+                case "norm" -> List.of(prefix + "layernorm." + p[1]);
+                case "head" -> List.of("classifier." + p[1]);
+                case "blocks" -> huggingFaceBlock(prefix + "encoder.layer." + p[1] + ".", p[2]);
+                default -> List.of(c);
+            };
+        }
+
+        private static List<String> huggingFaceBlock(String layer, String c) {
+            int dot = c.lastIndexOf('.');
+            String module = c.substring(0, dot);
+            String param = c.substring(dot + 1);
+            if (module.equals("attn.qkv")) {
+                String attn = layer + "attention.attention.";
+                return List.of(attn + "query." + param, attn + "key." + param, attn + "value." + param);
+            }
+            String hf = switch (module) {
+                case "norm1" -> "layernorm_before";
+                case "norm2" -> "layernorm_after";
+                case "attn.proj" -> "attention.output.dense";
+                case "mlp.fc1" -> "intermediate.dense";
+                case "mlp.fc2" -> "output.dense";
+                default -> module;
+            };
+            return List.of(layer + hf + "." + param);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.vitjava.engine;
+
+import dev.vitjava.model.Tensor;
+import java.util.Map;
+
+/**
+ * A backend that runs a ViT forward pass. Every backend computes the same function as
+ * {@link ReferenceEngine}, the scalar oracle, and is tested against it.
+ */
+public interface InferenceEngine extends AutoCloseable {
+
+    /** The backend's name, as given to {@code --backend}. */
+    String name();
+
+    /**
+     * Runs a batch.
+     *
+     * @param pixels normalised images, (N, C, H, W) float32; H and W multiples of the patch size
+     * @param trace  whether to record the intermediates ({@link Trace} keys)
+     */
+    Result forward(Tensor pixels, boolean trace);
+
+    /** Releases threads or device memory. */
+    @Override
+    default void close() {
+    }
+
+    /**
+     * @param logits    (N, classes)
+     * @param preLogits (N, D): the pooled, normalised features the head sees
+     * @param trace     intermediates by {@link Trace} key, in forward order; empty unless asked for
+     */
+    record Result(Tensor logits, Tensor preLogits, Map<String, Tensor> trace) {
+    }
+}
