@@ -1,6 +1,8 @@
 package dev.vitjava.model;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * All parameters of a ViT in timm's layout, whatever naming the checkpoint used. Linear weights are
@@ -44,6 +46,44 @@ public record ViTWeights(
 
     /** One pre-norm transformer block: x += attn(norm1(x)); x += mlp(norm2(x)). */
     public record Block(Norm norm1, Linear qkv, Linear proj, Norm norm2, Linear fc1, Linear fc2) {
+    }
+
+    /** The tensors under timm's state-dict names and shapes, in timm's order (e.g. to save as safetensors). */
+    public Map<String, Tensor> toTimmStateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        if (clsToken != null) {
+            out.put("cls_token", clsToken.reshape(1, 1, clsToken.size()));
+        }
+        out.put("pos_embed", posEmbed.reshape(1, posEmbed.dim(0), posEmbed.dim(1)));
+        put(out, "patch_embed.proj", patchEmbed);
+        for (int i = 0; i < blocks.size(); i++) {
+            Block b = blocks.get(i);
+            String p = "blocks." + i + ".";
+            put(out, p + "norm1", b.norm1);
+            put(out, p + "attn.qkv", b.qkv);
+            put(out, p + "attn.proj", b.proj);
+            put(out, p + "norm2", b.norm2);
+            put(out, p + "mlp.fc1", b.fc1);
+            put(out, p + "mlp.fc2", b.fc2);
+        }
+        put(out, "norm", norm);
+        put(out, "fc_norm", fcNorm);
+        put(out, "head", head);
+        return out;
+    }
+
+    private static void put(Map<String, Tensor> out, String name, Norm n) {
+        if (n != null) {
+            out.put(name + ".weight", n.weight);
+            out.put(name + ".bias", n.bias);
+        }
+    }
+
+    private static void put(Map<String, Tensor> out, String name, Linear l) {
+        out.put(name + ".weight", l.weight);
+        if (l.bias != null) {
+            out.put(name + ".bias", l.bias);
+        }
     }
 
     /** Number of scalars in all tensors. */

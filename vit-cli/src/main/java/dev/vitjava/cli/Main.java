@@ -1,0 +1,80 @@
+package dev.vitjava.cli;
+
+import dev.vitjava.VitException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.util.Properties;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code vit} command. Errors are one line on stderr and a non-zero exit code; {@code --verbose} adds the trace. */
+@Command(name = "vit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Vision Transformer inference in Java.",
+        subcommands = {
+            RunCommand.class, InspectCommand.class, CommandLine.HelpCommand.class
+        })
+public final class Main {
+
+    /** Exit code for a failure the user can fix (bad file, bad shape). */
+    static final int EXIT_FAILURE = 1;
+
+    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Show stack traces of errors.")
+    boolean verbose;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the CLI with the given streams; returns the exit code (tests call this directly). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        Main main = new Main();
+        CommandLine cli = new CommandLine(main);
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setParameterExceptionHandler((ex, a) -> {
+            CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println(cmd.getCommandName() + ": " + ex.getMessage());
+            cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
+            return cmd.getCommandSpec().exitCodeOnInvalidInput();
+        });
+        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            boolean known = ex instanceof VitException;
+            cmd.getErr().println("vit: " + (known ? "" : "internal error: ") + oneLine(ex));
+            if (main.verbose || !known) {
+                if (main.verbose) {
+                    ex.printStackTrace(cmd.getErr());
+                } else {
+                    cmd.getErr().println("(run with --verbose for details)");
+                }
+            }
+            return EXIT_FAILURE;
+        });
+        return cli.execute(args);
+    }
+
+    private static String oneLine(Throwable ex) {
+        String message = ex.getMessage() != null ? ex.getMessage() : ex.getClass().getSimpleName();
+        if (ex instanceof OutOfMemoryError) {
+            message = "out of memory (" + message + "); try a smaller --batch or a larger -Xmx in JAVA_OPTS";
+        }
+        return message.replace('\n', ' ');
+    }
+
+    /** Reads the version Maven wrote into version.properties. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() throws IOException {
+            Properties p = new Properties();
+            try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+                if (in != null) {
+                    p.load(in);
+                }
+            }
+            return new String[] {"vit " + p.getProperty("version", "unknown") + " (Java "
+                    + Runtime.version() + ", " + System.getProperty("java.vm.name") + ")"};
+        }
+    }
+}
