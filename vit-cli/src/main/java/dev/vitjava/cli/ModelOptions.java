@@ -2,6 +2,9 @@ package dev.vitjava.cli;
 
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.checkpoint.ModelLoader;
+import dev.vitjava.hub.Hub;
+import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -9,7 +12,8 @@ import picocli.CommandLine.Option;
 final class ModelOptions {
 
     @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
-            description = "Model directory (model.safetensors + config.json) or .safetensors file"
+            description = "Model directory (model.safetensors + config.json), .safetensors file, or hub id such as"
+                    + " google/vit-base-patch16-224 or timm/vit_base_patch16_224.augreg2_in21k_ft_in1k"
                     + " (default: the bundled Fashion-MNIST demo model).")
     String model;
 
@@ -21,8 +25,24 @@ final class ModelOptions {
             description = "Attention heads of a bare checkpoint whose width is not a standard ViT size.")
     int numHeads;
 
+    @Option(names = "--revision", paramLabel = "REV", defaultValue = "main",
+            description = "Hub revision (branch, tag or commit) for a hub model id (default: ${DEFAULT-VALUE}).")
+    String revision;
+
     LoadedModel load() {
-        Path path = model == null ? DemoModel.directory() : Path.of(model);
-        return ModelLoader.load(path, new ModelLoader.Options(config, numHeads));
+        return ModelLoader.load(resolve(), new ModelLoader.Options(config, numHeads));
+    }
+
+    /** The local directory or file: the demo model, a path, or a hub id (org/name) downloaded into the HF cache. */
+    Path resolve() {
+        if (model == null) {
+            return DemoModel.directory();
+        }
+        Path path = Path.of(model);
+        if (Files.exists(path) || !Hub.isRepoId(model)) {
+            return path;
+        }
+        PrintStream progress = System.console() != null ? System.err : null;
+        return Hub.fromEnvironment(System.getenv(), progress).snapshot(model, revision);
     }
 }
