@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 /** Which backend runs the model, and its settings. */
 final class EngineOptionsMixin {
 
-    @Option(names = {"-b", "--backend"}, paramLabel = "NAME", defaultValue = "reference",
+    @Option(names = {"-b", "--backend"}, paramLabel = "NAME", defaultValue = "cpu",
             description = "Backend: reference, cpu, tornado (default: ${DEFAULT-VALUE}).")
     String backend;
 

@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
 @Command(name = "vit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Vision Transformer inference in Java.",
         subcommands = {
-            RunCommand.class, InspectCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class
+            ClassifyCommand.class, EvalCommand.class, PreprocessCommand.class, RunCommand.class, InspectCommand.class,
+            DevicesCommand.class, CommandLine.HelpCommand.class
         })
 public final class Main {
 

@@ -1,0 +1,81 @@
+package dev.vitjava.cli;
+
+import dev.vitjava.VitException;
+import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.engine.Predictions;
+import dev.vitjava.image.DecodedImage;
+import dev.vitjava.image.Preprocessing;
+import dev.vitjava.model.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.IntFunction;
+
+/**
+ * Preprocesses items and runs them through an engine in batches of equal-sized inputs, reporting each item's
+ * class probabilities, or its error, in input order. A bad item never costs the others their result.
+ */
+final class BatchRunner {
+
+    /** Receives each item's outcome in order: probabilities, or null and the error. */
+    interface Sink {
+        void accept(int item, double[] probs, VitException error);
+    }
+
+    private final InferenceEngine engine;
+    private final Preprocessing preprocessing;
+    private final int batchSize;
+
+    BatchRunner(InferenceEngine engine, Preprocessing preprocessing, int batchSize) {
+        if (batchSize < 1) {
+            throw new VitException("--batch must be at least 1, not " + batchSize);
+        }
+        this.engine = engine;
+        this.preprocessing = preprocessing;
+        this.batchSize = batchSize;
+    }
+
+    void run(int count, IntFunction<DecodedImage> images, Sink sink, Progress progress) {
+        List<Integer> pending = new ArrayList<>();
+        List<Tensor> inputs = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            Tensor x;
+            try {
+                x = preprocessing.toTensor(images.apply(i));
+            } catch (VitException e) {
+                flush(pending, inputs, sink, progress); // keep the output in input order
+                sink.accept(i, null, e);
+                progress.advance(1);
+                continue;
+            }
+            if (!inputs.isEmpty() && !Arrays.equals(inputs.get(0).shape(), x.shape())) {
+                flush(pending, inputs, sink, progress);
+            }
+            pending.add(i);
+            inputs.add(x);
+            if (inputs.size() == batchSize) {
+                flush(pending, inputs, sink, progress);
+            }
+        }
+        flush(pending, inputs, sink, progress);
+    }
+
+    private void flush(List<Integer> pending, List<Tensor> inputs, Sink sink, Progress progress) {
+        if (inputs.isEmpty()) {
+            return;
+        }
+        int[] chw = inputs.get(0).shape();
+        int size = inputs.get(0).size();
+        float[] batch = new float[inputs.size() * size];
+        for (int i = 0; i < inputs.size(); i++) {
+            inputs.get(i).data().get(0, batch, i * size, size);
+        }
+        Tensor logits = engine.forward(Tensor.of(batch, inputs.size(), chw[0], chw[1], chw[2]), false).logits();
+        for (int i = 0; i < pending.size(); i++) {
+            sink.accept(pending.get(i), Predictions.softmax(logits, i), null);
+        }
+        progress.advance(pending.size());
+        pending.clear();
+        inputs.clear();
+    }
+}

@@ -1,0 +1,150 @@
+package dev.vitjava.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vitjava.VitException;
+import dev.vitjava.checkpoint.Labels;
+import dev.vitjava.checkpoint.LoadedModel;
+import dev.vitjava.dataset.ImageFolderDataset;
+import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.engine.Predictions;
+import dev.vitjava.engine.Predictions.Ranked;
+import dev.vitjava.image.ImageDecoder;
+import dev.vitjava.image.Preprocessing;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** Classifies image files and directories. */
+@Command(name = "classify", mixinStandardHelpOptions = true,
+        description = {"Classify images (files, or directories searched recursively) and print the top classes.",
+            "Formats: text  'FILE: LABEL PROB | LABEL PROB | ...' per image;",
+            "         json  one {\"file\", \"top\": [{\"index\", \"label\", \"prob\"}]} object per line;",
+            "         csv   header file,rank,index,label,prob then one row per image and rank.",
+            "Unreadable files are reported on stderr and skipped; the exit code is 1 if any failed."})
+final class ClassifyCommand implements Callable<Integer> {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    enum Format { text, json, csv }
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Mixin
+    EngineOptionsMixin engineOptions;
+
+    @Mixin
+    PreprocessOptions preprocessOptions;
+
+    @Parameters(arity = "1..*", paramLabel = "PATH", description = "Image files or directories.")
+    List<Path> paths;
+
+    @Option(names = {"-k", "--top-k"}, paramLabel = "K", defaultValue = "5",
+            description = "Classes to show per image (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "16", description = "Images per batch (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
+            description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    Format format;
+
+    @Option(names = "--labels", paramLabel = "FILE", description = "Class names, one per line, replacing the model's.")
+    Path labelsFile;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
+    boolean quiet;
+
+    @Override
+    public Integer call() {
+        if (topK < 1) {
+            throw new VitException("--top-k must be at least 1, not " + topK);
+        }
+        List<Path> files = expand(paths);
+        LoadedModel model = modelOptions.load();
+        List<String> labels = labelsFile != null
+                ? Labels.fromFile(labelsFile, model.model().config().numClasses()) : model.labels();
+        Preprocessing preprocessing = preprocessOptions.forModel(model);
+        ImageDecoder decoder = preprocessOptions.decoder();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (format == Format.csv) {
+            out.println("file,rank,index,label,prob");
+        }
+        int[] failures = {0};
+        try (InferenceEngine engine = engineOptions.create(model.model());
+             Progress progress = new Progress("classify", files.size(), quiet)) {
+            new BatchRunner(engine, preprocessing, batch).run(files.size(),
+                    i -> decoder.decode(files.get(i), preprocessing.mode()),
+                    (i, probs, error) -> {
+                        if (error != null) {
+                            failures[0]++;
+                            err.println("vit: " + error.getMessage());
+                        } else {
+                            print(out, files.get(i).toString(), Predictions.topK(probs, labels, topK));
+                        }
+                    }, progress);
+        }
+        out.flush();
+        return failures[0] == 0 ? 0 : Main.EXIT_FAILURE;
+    }
+
+    private void print(PrintWriter out, String file, List<Ranked> top) {
+        switch (format) {
+            case text -> out.println(file + ": " + top.stream()
+                    .map(r -> r.label() + " " + String.format(Locale.ROOT, "%.4f", r.prob()))
+                    .collect(Collectors.joining(" | ")));
+            case json -> {
+                ObjectNode line = JSON.createObjectNode().put("file", file);
+                ArrayNode list = line.putArray("top");
+                top.forEach(r -> list.addObject().put("index", r.index()).put("label", r.label()).put("prob", r.prob()));
+                out.println(line);
+            }
+            case csv -> {
+                for (int r = 0; r < top.size(); r++) {
+                    Ranked x = top.get(r);
+                    out.println(csv(file) + "," + (r + 1) + "," + x.index() + "," + csv(x.label()) + ","
+                            + x.prob());
+                }
+            }
+        }
+    }
+
+    private static String csv(String s) {
+        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+
+    /** Files as given, directories expanded to the images under them (sorted). */
+    static List<Path> expand(List<Path> paths) {
+        List<Path> files = new ArrayList<>();
+        for (Path p : paths) {
+            if (Files.isDirectory(p)) {
+                List<Path> found = ImageFolderDataset.imagesUnder(p);
+                if (found.isEmpty()) {
+                    throw new VitException(p + ": no image files in this directory");
+                }
+                files.addAll(found);
+            } else {
+                files.add(p);
+            }
+        }
+        return files;
+    }
+}

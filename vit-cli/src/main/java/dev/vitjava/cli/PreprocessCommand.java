@@ -1,0 +1,59 @@
+package dev.vitjava.cli;
+
+import dev.vitjava.checkpoint.SafetensorsWriter;
+import dev.vitjava.image.Preprocessing;
+import dev.vitjava.model.Tensor;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** Writes the exact model input for an image, to compare with PyTorch. */
+@Command(name = "preprocess", mixinStandardHelpOptions = true,
+        description = {"Decode and preprocess an image exactly as PIL + torchvision would, and write the tensor",
+            "(pixel_values, 1xCxHxW float32) as safetensors.",
+            "Example (torchvision's Resize(256, BICUBIC) -> CenterCrop(224) ImageNet pipeline):",
+            "  vit preprocess --preset timm --img-size 224 --crop-pct 0.875 --interpolation bicubic \\",
+            "      --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 photo.jpg --output t.safetensors"})
+final class PreprocessCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
+            description = "Use this model's preprocessing (default: --preset, else timm's defaults).")
+    String model;
+
+    @Mixin
+    PreprocessOptions preprocessOptions;
+
+    @Parameters(index = "0", paramLabel = "IMAGE", description = "The image file.")
+    Path image;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Output safetensors.")
+    Path output;
+
+    @Override
+    public Integer call() {
+        Preprocessing p;
+        if (model != null) {
+            ModelOptions m = new ModelOptions();
+            m.model = model;
+            m.revision = "main";
+            p = preprocessOptions.forModel(m.load());
+        } else {
+            p = preprocessOptions.withoutModel();
+        }
+        Tensor chw = p.toTensor(preprocessOptions.decoder().decode(image, p.mode()));
+        Tensor nchw = chw.reshape(1, chw.dim(0), chw.dim(1), chw.dim(2));
+        SafetensorsWriter.write(output, Map.of("pixel_values", nchw),
+                Map.of("image", image.toString(), "preprocessing", p.describe()));
+        spec.commandLine().getOut().println(output + ": pixel_values " + nchw.shapeString() + " (" + p.describe() + ")");
+        return 0;
+    }
+}
