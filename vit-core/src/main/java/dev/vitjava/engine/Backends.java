@@ -1,6 +1,7 @@
 package dev.vitjava.engine;
 
 import dev.vitjava.VitException;
+import dev.vitjava.engine.cpu.CpuEngine;
 import dev.vitjava.model.ViTModel;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +19,7 @@ public final class Backends {
     }
 
     public static List<EngineProvider> all() {
-        List<EngineProvider> providers = new ArrayList<>(List.of(new ReferenceEngine.Provider()));
+        List<EngineProvider> providers = new ArrayList<>(List.of(new ReferenceEngine.Provider(), new CpuEngine.Provider()));
         ServiceLoader.load(EngineProvider.class).forEach(providers::add);
         return providers;
     }

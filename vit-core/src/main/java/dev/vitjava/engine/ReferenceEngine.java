@@ -236,7 +236,7 @@ public final class ReferenceEngine implements InferenceEngine {
         return out;
     }
 
-    /** Final norm and pooling: the class token, or the mean of the patch tokens followed by fc_norm. */
+    /** Final norm, pooling (the class token, or the mean of the patch tokens), then fc_norm if the model has one. */
     private float[] pool(float[] x, int tokens, float[][] normed, int n) {
         int d = c.embedDim();
         ViTWeights w = model.weights();
@@ -244,21 +244,20 @@ public final class ReferenceEngine implements InferenceEngine {
         if (w.norm() != null) {
             normed[n] = t;
         }
+        float[] pooled = new float[d];
         if (c.globalPool() == ViTConfig.GlobalPool.TOKEN) {
-            float[] cls = new float[d];
-            System.arraycopy(t, 0, cls, 0, d);
-            return cls;
-        }
-        float[] mean = new float[d];
-        int prefix = c.numPrefixTokens();
-        for (int j = 0; j < d; j++) {
-            double s = 0;
-            for (int r = prefix; r < tokens; r++) {
-                s += t[r * d + j];
+            System.arraycopy(t, 0, pooled, 0, d);
+        } else {
+            int prefix = c.numPrefixTokens();
+            for (int j = 0; j < d; j++) {
+                double s = 0;
+                for (int r = prefix; r < tokens; r++) {
+                    s += t[r * d + j];
+                }
+                pooled[j] = (float) (s / (tokens - prefix));
             }
-            mean[j] = (float) (s / (tokens - prefix));
         }
-        return w.fcNorm() != null ? layerNorm(mean, 1, w.fcNorm()) : mean;
+        return w.fcNorm() != null ? layerNorm(pooled, 1, w.fcNorm()) : pooled;
     }
 
     private static void gelu(float[] x) {

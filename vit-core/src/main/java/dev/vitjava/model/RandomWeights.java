@@ -6,6 +6,7 @@ import dev.vitjava.model.ViTWeights.Norm;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * Random but non-trivial weights for a config, like the golden cases': N(0, 1/fan_in) weights, small random
@@ -14,17 +15,24 @@ import java.util.SplittableRandom;
  */
 public final class RandomWeights {
 
-    private final SplittableRandom random;
+    private long nextSeed;
 
     private RandomWeights(long seed) {
-        this.random = new SplittableRandom(seed);
+        this.nextSeed = seed * 1_000_003L;
     }
 
+    /** timm's layout: a final norm over all tokens, or for average pooling an {@code fc_norm} after it. */
     public static ViTWeights create(ViTConfig c, long seed) {
-        return new RandomWeights(seed).build(c);
+        boolean avg = c.globalPool() == ViTConfig.GlobalPool.AVG;
+        return create(c, seed, !avg, avg);
     }
 
-    private ViTWeights build(ViTConfig c) {
+    /** With the final norm and the fc_norm chosen explicitly (any combination is a valid model). */
+    public static ViTWeights create(ViTConfig c, long seed, boolean finalNorm, boolean fcNorm) {
+        return new RandomWeights(seed).build(c, finalNorm, fcNorm);
+    }
+
+    private ViTWeights build(ViTConfig c, boolean finalNorm, boolean fcNorm) {
         int d = c.embedDim();
         int p = c.patchSize();
         int fanIn = c.inChans() * p * p;
@@ -37,8 +45,7 @@ public final class RandomWeights {
                     new Linear(gaussian(1 / Math.sqrt(d), 3 * d, d), c.qkvBias() ? gaussian(0.02, 3 * d) : null),
                     linear(d, d), norm(d), linear(c.mlpHidden(), d), linear(d, c.mlpHidden())));
         }
-        boolean fcNorm = c.globalPool() == ViTConfig.GlobalPool.AVG;
-        return new ViTWeights(patch, cls, pos, blocks, fcNorm ? null : norm(d), fcNorm ? norm(d) : null,
+        return new ViTWeights(patch, cls, pos, blocks, finalNorm ? norm(d) : null, fcNorm ? norm(d) : null,
                 linear(c.numClasses(), d));
     }
 
@@ -54,11 +61,20 @@ public final class RandomWeights {
         return new Norm(w, gaussian(0.05, d));
     }
 
+    /**
+     * N(0, std²) values; each tensor has its own seed and is filled in parallel chunks of 64Ki, each chunk from its
+     * own stream, so a ViT-B takes a fraction of a second and the same seed always gives the same weights.
+     */
     private Tensor gaussian(double std, int... shape) {
+        long tensorSeed = nextSeed++;
         float[] v = new float[(int) Tensor.numel(shape)];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (random.nextGaussian() * std);
-        }
+        int chunk = 1 << 16;
+        IntStream.range(0, (v.length + chunk - 1) / chunk).parallel().forEach(k -> {
+            SplittableRandom r = new SplittableRandom(tensorSeed * 0x9E3779B97F4A7C15L + k);
+            for (int i = k * chunk, end = Math.min(v.length, (k + 1) * chunk); i < end; i++) {
+                v[i] = (float) (std * r.nextGaussian());
+            }
+        });
         return Tensor.of(v, shape);
     }
 }

@@ -69,11 +69,25 @@ final class Golden {
         return out;
     }
 
+    /** Largest |a - b| over all elements; infinite if either holds a NaN where the other does not. */
     static double maxAbsDiff(Tensor a, Tensor b) {
         double max = 0;
         for (int i = 0; i < a.size(); i++) {
-            max = Math.max(max, Math.abs((double) a.get(i) - b.get(i)));
+            double d = Math.abs((double) a.get(i) - b.get(i));
+            if (!(d <= max)) {
+                max = Double.isNaN(d) ? Double.POSITIVE_INFINITY : d;
+            }
         }
         return max;
+    }
+
+    /** Random normalised pixels (N, C, H, W), standard normal. */
+    static Tensor randomPixels(long seed, int batch, int channels, int height, int width) {
+        java.util.Random r = new java.util.Random(seed);
+        float[] v = new float[batch * channels * height * width];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return Tensor.of(v, batch, channels, height, width);
     }
 }

@@ -1,0 +1,158 @@
+package dev.vitjava.engine.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Multi-head self-attention, one task per (image, head), on the GEMM micro-kernel: the head's keys are packed
+ * into weight-like panels ({@code [key panel][head dim][NR keys]}) and its values into {@code [token][NR]}
+ * panels, then for each tile of {@link Gemm#MR} query rows: scores against every key (kernel), scale and a
+ * numerically stable softmax (max subtracted, float exp, one reciprocal), and the probability-weighted sum of
+ * values (kernel again, with the probabilities as the A operand). Only an MR x tokens strip of scores exists at a
+ * time; the (heads, T, T) probabilities are written only when a trace asks for them.
+ */
+final class Attention {
+
+    private static final VectorSpecies<Float> S = VectorMath.S;
+    private static final int L = VectorMath.L;
+    private static final int MR = Gemm.MR;
+    private static final int NR = Gemm.NR;
+
+    /** A worker's buffers, grown on demand. */
+    static final class Scratch {
+        float[] keys = new float[0];
+        float[] values = new float[0];
+        float[] strip = new float[0];
+        final float[] tile = new float[MR * NR];
+
+        void ensure(int tokens, int headDim) {
+            int keyPanels = (tokens + NR - 1) / NR;
+            int valuePanels = (headDim + NR - 1) / NR;
+            if (keys.length < keyPanels * headDim * NR) {
+                keys = new float[keyPanels * headDim * NR];
+            }
+            if (values.length < valuePanels * tokens * NR) {
+                values = new float[valuePanels * tokens * NR];
+            }
+            if (strip.length < MR * keyPanels * NR) {
+                strip = new float[MR * keyPanels * NR];
+            }
+        }
+    }
+
+    private Attention() {
+    }
+
+    /**
+     * @param qkv   (batch * tokens) rows of stride ldq: [q | k | v], each head-major; at least MR rows past the
+     *              last one must exist (they are read as padding, never used)
+     * @param out   (batch * tokens) rows of stride ldo; columns [0, heads * headDim) are written
+     * @param probs (batch, heads, tokens, tokens) softmax probabilities, or null
+     */
+    static void run(WorkerPool pool, Scratch[] scratch, float[] qkv, int ldq, float[] out, int ldo, int batch,
+            int tokens, int heads, int headDim, float[] probs) {
+        run(pool, scratch, qkv, ldq, out, ldo, batch, tokens, tokens, heads, headDim, probs);
+    }
+
+    /** Same, for the first {@code queries} query rows of each image only (all keys and values). */
+    static void run(WorkerPool pool, Scratch[] scratch, float[] qkv, int ldq, float[] out, int ldo, int batch,
+            int tokens, int queries, int heads, int headDim, float[] probs) {
+        for (Scratch s : scratch) {
+            s.ensure(tokens, headDim);
+        }
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        pool.run(batch * heads, (task, worker) -> head(scratch[worker], qkv, ldq, out, ldo, task / heads,
+                task % heads, tokens, queries, heads, headDim, scale, probs));
+    }
+
+    static void head(Scratch s, float[] qkv, int ldq, float[] out, int ldo, int b, int h, int tokens, int queries,
+            int heads, int hd, float scale, float[] probs) {
+        int d = heads * hd;
+        int keyPanels = (tokens + NR - 1) / NR;
+        int valuePanels = (hd + NR - 1) / NR;
+        int lds = keyPanels * NR;
+        float[] keys = s.keys;
+        float[] values = s.values;
+        float[] strip = s.strip;
+        float[] tile = s.tile;
+        int row0 = b * tokens;
+        for (int j = 0; j < tokens; j++) {
+            int src = (row0 + j) * ldq + h * hd;
+            int kBase = (j / NR) * hd * NR + j % NR;
+            for (int e = 0; e < hd; e++) {
+                keys[kBase + e * NR] = qkv[src + d + e];
+            }
+            for (int q = 0; q < valuePanels; q++) {
+                int e0 = q * NR;
+                System.arraycopy(qkv, src + 2 * d + e0, values, (q * tokens + j) * NR, Math.min(NR, hd - e0));
+            }
+        }
+        for (int i0 = 0; i0 < queries; i0 += MR) {
+            int valid = Math.min(MR, queries - i0);
+            int q0 = (row0 + i0) * ldq + h * hd;
+            for (int p = 0; p < keyPanels; p++) {
+                Gemm.kernel(qkv, q0, ldq, keys, p * hd * NR, hd, tile);
+                scaleInto(tile, scale, strip, lds, p * NR);
+            }
+            for (int r = 0; r < MR; r++) {
+                if (r < valid) {
+                    softmax(strip, r * lds, tokens);
+                    if (probs != null) {
+                        System.arraycopy(strip, r * lds, probs, ((b * heads + h) * tokens + i0 + r) * tokens, tokens);
+                    }
+                } else {
+                    java.util.Arrays.fill(strip, r * lds, r * lds + tokens, 0f);
+                }
+            }
+            for (int q = 0; q < valuePanels; q++) {
+                Gemm.kernel(strip, 0, lds, values, q * tokens * NR, tokens, tile);
+                int e0 = q * NR;
+                int n = Math.min(NR, hd - e0);
+                for (int r = 0; r < valid; r++) {
+                    System.arraycopy(tile, r * NR, out, (row0 + i0 + r) * ldo + h * hd + e0, n);
+                }
+            }
+        }
+    }
+
+    /** strip[r][col, col + NR) = scale * tile[r] for the MR rows. */
+    private static void scaleInto(float[] tile, float scale, float[] strip, int lds, int col) {
+        for (int r = 0; r < MR; r++) {
+            for (int v = 0; v < NR; v += L) {
+                FloatVector.fromArray(S, tile, r * NR + v).mul(scale).intoArray(strip, r * lds + col + v);
+            }
+        }
+    }
+
+    /** Softmax of x[off, off + n) in place; entries up to the next multiple of L become 0. */
+    static void softmax(float[] x, int off, int n) {
+        int full = n - n % L;
+        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int j = 0;
+        for (; j < full; j += L) {
+            mx = mx.max(FloatVector.fromArray(S, x, off + j));
+        }
+        VectorMask<Float> tail = S.indexInRange(j, n);
+        if (j < n) {
+            mx = mx.max(FloatVector.fromArray(S, x, off + j).blend(Float.NEGATIVE_INFINITY, tail.not()));
+        }
+        float max = VectorMath.max(mx);
+        FloatVector sum = FloatVector.zero(S);
+        for (j = 0; j < full; j += L) {
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, x, off + j).sub(max));
+            e.intoArray(x, off + j);
+            sum = sum.add(e);
+        }
+        if (j < n) {
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, x, off + j).sub(max)).blend(0f, tail.not());
+            e.intoArray(x, off + j);
+            sum = sum.add(e);
+            j += L;
+        }
+        float inv = 1f / VectorMath.sum(sum);
+        for (int k = 0; k < j; k += L) {
+            FloatVector.fromArray(S, x, off + k).mul(inv).intoArray(x, off + k);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package dev.vitjava.engine.cpu;
+
+import dev.vitjava.model.Tensor;
+import dev.vitjava.model.ViTWeights.Linear;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * A linear layer's weight, repacked once at load into the layout the GEMM micro-kernel streams: panels of
+ * {@link Gemm#NR} output columns, each panel k-major ({@code [k][NR]}), so one k step reads NR contiguous floats.
+ * Output columns past {@code out} are zero, as is the bias there, so padded output columns stay exactly zero.
+ *
+ * <p>All layers of an engine share one large array ({@link Arena}): a single allocation goes straight to the old
+ * generation, where many layer-sized arrays would be allocated young and copied by the collector (doubling the
+ * resident memory while the model loads).
+ */
+final class PackedLinear {
+
+    final int in;
+    final int out;
+    final int outPadded;
+    final int panels;
+    /** The shared array, and where this layer starts in it. */
+    final float[] weight;
+    final int offset;
+    final float[] bias;
+
+    /** Hands out slices of one array; size it with {@link #size(int, int)} first. */
+    static final class Arena {
+        private final float[] data;
+        private int used;
+
+        Arena(long floats) {
+            if (floats > Integer.MAX_VALUE - 16) {
+                throw new IllegalArgumentException("model too large for one packed array: " + floats + " floats");
+            }
+            this.data = new float[(int) floats];
+        }
+
+        private int take(int n) {
+            int at = used;
+            used += n;
+            return at;
+        }
+    }
+
+    /** Floats a packed (out, in) layer takes. */
+    static long size(int out, int in) {
+        long panels = (out + Gemm.NR - 1) / Gemm.NR;
+        return panels * in * Gemm.NR;
+    }
+
+    private PackedLinear(int in, int out, Arena arena) {
+        this.in = in;
+        this.out = out;
+        this.panels = (out + Gemm.NR - 1) / Gemm.NR;
+        this.outPadded = panels * Gemm.NR;
+        this.weight = arena.data;
+        this.offset = arena.take(Math.multiplyExact(panels * in, Gemm.NR));
+        this.bias = new float[outPadded];
+    }
+
+    /** Offset of a panel in {@link #weight}. */
+    int panelOffset(int panel) {
+        return offset + panel * in * Gemm.NR;
+    }
+
+    /** Packs {@code layer}; the work is split over panels on {@code pool}. */
+    static PackedLinear of(Linear layer, Arena arena, WorkerPool pool) {
+        return of(layer.weight(), layer.bias(), layer.outFeatures(), layer.inFeatures(), arena, pool);
+    }
+
+    /** Packs a weight stored (out, in) row-major. */
+    static PackedLinear of(Tensor weight, Tensor bias, int out, int in, Arena arena, WorkerPool pool) {
+        PackedLinear p = new PackedLinear(in, out, arena);
+        FloatBuffer w = weight.data();
+        int nr = Gemm.NR;
+        float[] dst = p.weight;
+        float[][] blocks = new float[pool.size()][nr * in];
+        pool.run(p.panels, (panel, worker) -> {
+            float[] block = blocks[worker];
+            int n0 = panel * nr;
+            int valid = Math.min(nr, out - n0);
+            w.get(n0 * in, block, 0, valid * in);
+            if (valid < nr) {
+                Arrays.fill(block, valid * in, nr * in, 0f);
+            }
+            int at = p.panelOffset(panel);
+            for (int k = 0; k < in; k++) {
+                for (int j = 0, src = k; j < nr; j++, src += in) {
+                    dst[at++] = block[src];
+                }
+            }
+        });
+        if (bias != null) {
+            bias.data().get(0, p.bias, 0, out);
+        }
+        return p;
+    }
+}

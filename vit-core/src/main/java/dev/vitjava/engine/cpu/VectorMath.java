@@ -1,0 +1,218 @@
+package dev.vitjava.engine.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vectorised float math built only from exactly rounded lane-wise operations (add, mul, fma, compare, integer
+ * shifts), so a result is the same bits whether the code runs interpreted, C1- or C2-compiled. That is why exp and
+ * erf are our own and not {@code lanewise(EXP)}, whose compiled (SVML) and fallback paths may differ in the last
+ * bit, and why horizontal sums use a fixed butterfly instead of {@code reduceLanes(ADD)}, whose order is
+ * unspecified.
+ */
+public final class VectorMath {
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+
+    /** xor-butterfly shuffles: lane i takes lane i ^ s, for s = L/2, L/4, ..., 1. */
+    private static final VectorShuffle<Float>[] BUTTERFLY = butterfly();
+
+    // exp: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then a degree-7 polynomial (Cephes expf).
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding it rounds a float of magnitude < 2^22 to an integer held in the low mantissa bits. */
+    private static final float ROUND_MAGIC = 12582912f;
+    private static final float EXP_MIN = -87.0f;
+    private static final float E5 = 1.9875691500e-4f;
+    private static final float E4 = 1.3981999507e-3f;
+    private static final float E3 = 8.3334519073e-3f;
+    private static final float E2 = 4.1665795894e-2f;
+    private static final float E1 = 1.6666665459e-1f;
+    private static final float E0 = 5.0000001201e-1f;
+
+    // erf on |x| < 1: x + x P(x^2), P fitted (weighted least squares on Chebyshev nodes) to erf(x)/x - 1.
+    private static final float[] ERF_SMALL = {
+        0.12837916612625122f, -0.37612637877464294f, 0.11283774673938751f, -0.026865065097808838f,
+        0.005220130085945129f, -0.0008472178014926612f, 0.000111861401819624f, -9.453236998524517e-06f,
+    };
+    // erf on 1 <= |x| <= 4: 1 - exp(-x^2) Q(u), u = (x - 2.5) / 1.5, Q fitted to erfc(x) exp(x^2).
+    private static final float[] ERF_LARGE = {
+        0.21080632507801056f, -0.111521415412426f, 0.05611240863800049f, -0.02698342874646187f,
+        0.01252986304461956f, -0.0056524621322751045f, 0.0020534645300358534f, -0.0012985138455405831f,
+        0.0006884250906296074f, 0.00044914413592778146f, 0.00038641775608994067f,
+    };
+    private static final float ERF_CLAMP = 4.0f;
+    private static final float INV_SQRT2 = 0.70710677f;
+
+    private VectorMath() {
+    }
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] butterfly() {
+        int steps = Integer.numberOfTrailingZeros(L);
+        VectorShuffle<Float>[] out = new VectorShuffle[steps];
+        for (int k = 0; k < steps; k++) {
+            int s = L >> (k + 1);
+            out[k] = VectorShuffle.fromOp(S, i -> i ^ s);
+        }
+        return out;
+    }
+
+    /** Sum of the lanes in a fixed order (the same bits on every run and in every compilation tier). */
+    public static float sum(FloatVector v) {
+        for (VectorShuffle<Float> s : BUTTERFLY) {
+            v = v.add(v.rearrange(s));
+        }
+        return v.lane(0);
+    }
+
+    /** Largest lane. */
+    public static float max(FloatVector v) {
+        for (VectorShuffle<Float> s : BUTTERFLY) {
+            v = v.max(v.rearrange(s));
+        }
+        return v.lane(0);
+    }
+
+    private static FloatVector[] vectors(float[] c) {
+        FloatVector[] out = new FloatVector[c.length];
+        for (int i = 0; i < c.length; i++) {
+            out[i] = FloatVector.broadcast(S, c[i]);
+        }
+        return out;
+    }
+
+    private static final FloatVector[] SMALL = vectors(ERF_SMALL);
+    private static final FloatVector S0 = SMALL[0];
+    private static final FloatVector S1 = SMALL[1];
+    private static final FloatVector S2 = SMALL[2];
+    private static final FloatVector S3 = SMALL[3];
+    private static final FloatVector S4 = SMALL[4];
+    private static final FloatVector S5 = SMALL[5];
+    private static final FloatVector S6 = SMALL[6];
+    private static final FloatVector S7 = SMALL[7];
+    private static final FloatVector[] LARGE = vectors(ERF_LARGE);
+    private static final FloatVector G0 = LARGE[0];
+    private static final FloatVector G1 = LARGE[1];
+    private static final FloatVector G2 = LARGE[2];
+    private static final FloatVector G3 = LARGE[3];
+    private static final FloatVector G4 = LARGE[4];
+    private static final FloatVector G5 = LARGE[5];
+    private static final FloatVector G6 = LARGE[6];
+    private static final FloatVector G7 = LARGE[7];
+    private static final FloatVector G8 = LARGE[8];
+    private static final FloatVector G9 = LARGE[9];
+    private static final FloatVector G10 = LARGE[10];
+    private static final FloatVector VE0 = FloatVector.broadcast(S, E0);
+    private static final FloatVector VE1 = FloatVector.broadcast(S, E1);
+    private static final FloatVector VE2 = FloatVector.broadcast(S, E2);
+    private static final FloatVector VE3 = FloatVector.broadcast(S, E3);
+    private static final FloatVector VE4 = FloatVector.broadcast(S, E4);
+    private static final FloatVector VE5 = FloatVector.broadcast(S, E5);
+    private static final FloatVector NEG_LN2_HI = FloatVector.broadcast(S, -LN2_HI);
+    private static final FloatVector NEG_LN2_LO = FloatVector.broadcast(S, -LN2_LO);
+
+    /**
+     * e^x for x <= 88 (every caller has x <= 0), relative error about 1 ulp; inputs below -87 give e^-87 (so the
+     * result never underflows to 0 or a subnormal).
+     */
+    public static FloatVector exp(FloatVector x) {
+        x = x.max(EXP_MIN);
+        FloatVector n = x.mul(LOG2E).add(ROUND_MAGIC).sub(ROUND_MAGIC);
+        IntVector e = (IntVector) n.add(127f).convert(VectorOperators.F2I, 0);
+        FloatVector scale = e.lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector r = n.fma(NEG_LN2_HI, x);
+        r = n.fma(NEG_LN2_LO, r);
+        FloatVector p = VE5.fma(r, VE4).fma(r, VE3).fma(r, VE2).fma(r, VE1).fma(r, VE0);
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        return y.mul(scale);
+    }
+
+    /** The error function in float, |error| below 1e-7 against the exact erf of the float input. */
+    public static FloatVector erf(FloatVector x) {
+        FloatVector ax = x.abs();
+        FloatVector z = x.mul(x);
+        FloatVector ps = S7.fma(z, S6).fma(z, S5).fma(z, S4).fma(z, S3).fma(z, S2).fma(z, S1).fma(z, S0);
+        FloatVector small = x.fma(ps, x);
+        FloatVector c = ax.min(ERF_CLAMP);
+        FloatVector u = c.sub(2.5f).mul(1f / 1.5f);
+        FloatVector e = exp(c.mul(c).neg());
+        FloatVector pl = G10.fma(u, G9).fma(u, G8).fma(u, G7).fma(u, G6).fma(u, G5).fma(u, G4).fma(u, G3)
+                .fma(u, G2).fma(u, G1).fma(u, G0);
+        FloatVector large = e.mul(pl).neg().add(1f);
+        large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
+        return small.blend(large, ax.compare(VectorOperators.GE, 1f));
+    }
+
+    /** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)). */
+    public static FloatVector gelu(FloatVector x) {
+        FloatVector half = x.mul(0.5f);
+        return half.fma(erf(x.mul(INV_SQRT2)), half);
+    }
+
+    /** x[off, off + n) = gelu(x), n a multiple of L. */
+    static void geluInPlace(float[] x, int off, int n) {
+        for (int i = off; i < off + n; i += L) {
+            gelu(FloatVector.fromArray(S, x, i)).intoArray(x, i);
+        }
+    }
+
+    /** Scalar erf through the vector path (lane 0), for tests and scalar tails. */
+    public static float erf(float x) {
+        return erf(FloatVector.broadcast(S, x)).lane(0);
+    }
+
+    /** Scalar exp through the vector path. */
+    public static float exp(float x) {
+        return exp(FloatVector.broadcast(S, x)).lane(0);
+    }
+
+    /** Scalar GELU through the vector path. */
+    public static float gelu(float x) {
+        return gelu(FloatVector.broadcast(S, x)).lane(0);
+    }
+
+    /**
+     * LayerNorm of one row: out = (x - mean) / sqrt(var + eps) * w + b, biased variance, two passes in float with
+     * vector lanes and a fixed reduction order. Columns past {@code d} of {@code out} are left alone.
+     */
+    static void layerNorm(float[] x, int xOff, int d, float[] w, float[] b, float eps, float[] out, int outOff) {
+        FloatVector acc = FloatVector.zero(S);
+        int full = d - d % L;
+        int j = 0;
+        for (; j < full; j += L) {
+            acc = acc.add(FloatVector.fromArray(S, x, xOff + j));
+        }
+        VectorMask<Float> tail = S.indexInRange(j, d);
+        if (j < d) {
+            acc = acc.add(FloatVector.fromArray(S, x, xOff + j, tail));
+        }
+        float mean = sum(acc) / d;
+        acc = FloatVector.zero(S);
+        for (j = 0; j < full; j += L) {
+            FloatVector dev = FloatVector.fromArray(S, x, xOff + j).sub(mean);
+            acc = dev.fma(dev, acc);
+        }
+        if (j < d) {
+            FloatVector dev = FloatVector.fromArray(S, x, xOff + j, tail).sub(mean, tail);
+            acc = dev.fma(dev, acc);
+        }
+        float var = sum(acc) / d;
+        float inv = (float) (1.0 / Math.sqrt((double) var + eps));
+        for (j = 0; j < full; j += L) {
+            FloatVector dev = FloatVector.fromArray(S, x, xOff + j).sub(mean);
+            dev.mul(inv).fma(FloatVector.fromArray(S, w, j), FloatVector.fromArray(S, b, j)).intoArray(out, outOff + j);
+        }
+        if (j < d) {
+            FloatVector dev = FloatVector.fromArray(S, x, xOff + j, tail).sub(mean);
+            dev.mul(inv).fma(FloatVector.fromArray(S, w, j, tail), FloatVector.fromArray(S, b, j, tail))
+                    .intoArray(out, outOff + j, tail);
+        }
+    }
+}

@@ -1,0 +1,234 @@
+package dev.vitjava.tornado;
+
+import dev.vitjava.VitException;
+import dev.vitjava.engine.DeviceProfile;
+import dev.vitjava.engine.EngineOptions;
+import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.engine.Inputs;
+import dev.vitjava.engine.KernelProfiling;
+import dev.vitjava.engine.Trace;
+import dev.vitjava.model.Tensor;
+import dev.vitjava.model.ViTConfig;
+import dev.vitjava.model.ViTModel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
+
+/**
+ * The {@code tornado} backend: the ViT forward pass as TornadoVM kernels on an OpenCL, PTX or SPIR-V device
+ * (see {@link ForwardPlan} for the task graphs). It computes the same function as the reference engine, in
+ * float32 on the device.
+ *
+ * <p>The weights are converted to TornadoVM arrays once. Each input shape (batch, patch grid), with or without a
+ * trace, gets its own execution plan, built and JIT-compiled on first use and reused afterwards; the engine keeps
+ * the {@value #MAX_PLANS} most recently used plans (each holds a device copy of the weights) and releases older
+ * ones. Calls are serialised: one engine drives one device queue.
+ */
+public final class TornadoEngine implements InferenceEngine, KernelProfiling {
+
+    /** Plans kept per engine; each holds the weights on the device. */
+    static final int MAX_PLANS = 3;
+
+    private final ViTModel model;
+    private final ViTConfig c;
+    private final DeviceWeights weights;
+    private final TornadoDevice device;
+    private final LinkedHashMap<ForwardPlan.Key, ForwardPlan> plans = new LinkedHashMap<>(8, 0.75f, true);
+    private boolean profiling;
+    private DeviceProfile lastProfile;
+    private boolean closed;
+
+    private TornadoEngine(ViTModel model, EngineOptions options) {
+        this.model = model;
+        this.c = model.config();
+        this.device = TornadoDevices.select(options == null ? null : options.device());
+        this.weights = new DeviceWeights(model);
+    }
+
+    /**
+     * Creates the engine (typed as the interface, so that callers need no TornadoVM class to link against).
+     *
+     * @param options {@code device} selects TornadoVM's {@code backend:device} (e.g. {@code 0:1}); null: the
+     *                default device
+     */
+    public static InferenceEngine create(ViTModel model, EngineOptions options) {
+        return new TornadoEngine(model, options);
+    }
+
+    /** The engine as {@link TornadoEngine}, for tests and tools that want the profiling methods. */
+    public static TornadoEngine open(ViTModel model, EngineOptions options) {
+        return new TornadoEngine(model, options);
+    }
+
+    @Override
+    public String name() {
+        return "tornado";
+    }
+
+    /** The device the engine runs on, as TornadoVM names it. */
+    public String deviceName() {
+        return TornadoDevices.name(device);
+    }
+
+    @Override
+    public synchronized Result forward(Tensor pixels, boolean trace) {
+        return forward(pixels, trace, profiling);
+    }
+
+    private Result forward(Tensor pixels, boolean trace, boolean profile) {
+        if (closed) {
+            throw new VitException("the tornado engine is closed");
+        }
+        int[] grid = Inputs.check(model, pixels);
+        int batch = pixels.dim(0);
+        long start = System.nanoTime();
+        ForwardPlan plan = plan(new ForwardPlan.Key(batch, grid[0], grid[1], trace));
+        List<ForwardPlan.GraphProfile> graphs = profile ? new ArrayList<>() : null;
+        ForwardPlan.Output out = plan.run(pixels, graphs);
+        long wall = System.nanoTime() - start;
+        if (profile) {
+            lastProfile = summarise(plan, wall, graphs);
+        }
+
+        int d = c.embedDim();
+        int tokens = plan.tokens;
+        Map<String, Tensor> traced = new LinkedHashMap<>();
+        if (trace) {
+            if (grid[0] != c.gridHeight() || grid[1] != c.gridWidth()) {
+                Tensor pos = model.posEmbed(grid[0], grid[1]);
+                traced.put(Trace.POS_EMBED_RESIZED, Tensor.of(pos.toArray().clone(), 1, tokens, d));
+            }
+            traced.put(Trace.EMBED, Tensor.of(out.trace().get("embed"), batch, tokens, d));
+            for (int i = 0; i < c.depth(); i++) {
+                traced.put(Trace.blockAttn(i), Tensor.of(out.trace().get("block" + i + "_attn"), batch,
+                        c.numHeads(), tokens, tokens));
+                traced.put(Trace.blockOut(i), Tensor.of(out.trace().get("block" + i + "_out"), batch, tokens, d));
+            }
+            float[] normed = out.trace().get("tokens_normed");
+            if (normed != null) {
+                traced.put(Trace.TOKENS_NORMED, Tensor.of(normed, batch, tokens, d));
+            }
+            traced.put(Trace.PRE_LOGITS, Tensor.of(out.preLogits().clone(), batch, d));
+            traced.put(Trace.LOGITS, Tensor.of(out.logits().clone(), batch, c.numClasses()));
+        }
+        return new Result(Tensor.of(out.logits(), batch, c.numClasses()), Tensor.of(out.preLogits(), batch, d),
+                traced);
+    }
+
+    /** The plan for a shape: cached, or built and compiled now (evicting the least recently used). */
+    private ForwardPlan plan(ForwardPlan.Key key) {
+        ForwardPlan plan = plans.get(key);
+        if (plan == null) {
+            while (plans.size() >= MAX_PLANS) {
+                var eldest = plans.entrySet().iterator().next();
+                plans.remove(eldest.getKey());
+                eldest.getValue().close();
+            }
+            plan = new ForwardPlan(model, weights, key, device);
+            plans.put(key, plan);
+        }
+        return plan;
+    }
+
+    @Override
+    public synchronized DeviceProfile profile(Tensor pixels, int warmup, int runs) {
+        if (runs < 1) {
+            throw new VitException("profile needs at least one run");
+        }
+        for (int i = 0; i < Math.max(1, warmup); i++) {
+            forward(pixels, false, false);
+        }
+        List<DeviceProfile> each = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            forward(pixels, false, true);
+            each.add(lastProfile);
+        }
+        return average(each);
+    }
+
+    @Override
+    public synchronized void setProfiling(boolean enabled) {
+        profiling = enabled;
+    }
+
+    @Override
+    public synchronized Optional<DeviceProfile> lastProfile() {
+        return Optional.ofNullable(lastProfile);
+    }
+
+    private static DeviceProfile summarise(ForwardPlan plan, long wall, List<ForwardPlan.GraphProfile> graphs) {
+        long kernel = 0;
+        long in = 0;
+        long out = 0;
+        long bytesIn = 0;
+        long bytesOut = 0;
+        long dispatch = 0;
+        List<DeviceProfile.Kernel> kernels = new ArrayList<>();
+        for (ForwardPlan.GraphProfile g : graphs) {
+            kernel += g.kernelNanos();
+            in += g.copyInNanos();
+            out += g.copyOutNanos();
+            bytesIn += g.bytesIn();
+            bytesOut += g.bytesOut();
+            dispatch += g.dispatchNanos();
+            kernels.addAll(g.kernels());
+        }
+        return new DeviceProfile(plan.deviceName(), 1, plan.compileNanos, wall, kernel, in, out, bytesIn, bytesOut,
+                dispatch, kernels);
+    }
+
+    private static DeviceProfile average(List<DeviceProfile> runs) {
+        int n = runs.size();
+        DeviceProfile first = runs.get(0);
+        long wall = 0;
+        long kernel = 0;
+        long in = 0;
+        long out = 0;
+        long bytesIn = 0;
+        long bytesOut = 0;
+        long dispatch = 0;
+        LinkedHashMap<String, long[]> perKernel = new LinkedHashMap<>();
+        LinkedHashMap<String, String> methods = new LinkedHashMap<>();
+        for (DeviceProfile p : runs) {
+            wall += p.wallNanos();
+            kernel += p.kernelNanos();
+            in += p.copyInNanos();
+            out += p.copyOutNanos();
+            bytesIn += p.bytesIn();
+            bytesOut += p.bytesOut();
+            dispatch += p.dispatchNanos();
+            for (DeviceProfile.Kernel k : p.kernels()) {
+                perKernel.computeIfAbsent(k.name(), key -> new long[1])[0] += k.nanos();
+                methods.putIfAbsent(k.name(), k.method());
+            }
+        }
+        List<DeviceProfile.Kernel> kernels = new ArrayList<>();
+        perKernel.forEach((name, total) -> kernels.add(new DeviceProfile.Kernel(name, methods.get(name),
+                total[0] / n)));
+        return new DeviceProfile(first.device(), n, first.jitCompileNanos(), wall / n, kernel / n, in / n, out / n,
+                bytesIn / n, bytesOut / n, dispatch / n, kernels);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        VitException failure = null;
+        for (ForwardPlan plan : plans.values()) {
+            try {
+                plan.close();
+            } catch (VitException e) {
+                failure = e;
+            }
+        }
+        plans.clear();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}

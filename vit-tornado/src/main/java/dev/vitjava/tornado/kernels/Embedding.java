@@ -1,0 +1,78 @@
+package dev.vitjava.tornado.kernels;
+
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+
+/**
+ * The element-wise steps around the transformer blocks: patch extraction for the patch-embedding convolution
+ * (which then runs as a {@link MatMul#linear}), assembly of the token sequence with the class token and the
+ * position embedding, and pooling for the head. One work-item per output element; launch with the element count
+ * rounded up to the local size.
+ */
+public final class Embedding {
+
+    private Embedding() {
+    }
+
+    /**
+     * im2col for a stride-{@code patch} convolution: pixels (batch, channels, height, width) to patches
+     * (batch·gridH·gridW, channels·patch·patch), patches in row-major grid order and each row in the
+     * convolution weight's (channel, ky, kx) order, so that conv(pixels) = patches Wᵀ.
+     */
+    public static void im2col(KernelContext ctx, FloatArray pixels, FloatArray patches, int batch, int channels,
+            int height, int width, int patch, int gridW, int numPatches) {
+        int gid = ctx.globalIdx;
+        int k = channels * patch * patch;
+        if (gid < batch * numPatches * k) {
+            int col = gid % k;
+            int row = gid / k;
+            int n = row / numPatches;
+            int p = row % numPatches;
+            int py = p / gridW;
+            int px = p % gridW;
+            int c = col / (patch * patch);
+            int r = col % (patch * patch);
+            int ky = r / patch;
+            int kx = r % patch;
+            patches.set(gid, pixels.get(((n * channels + c) * height + py * patch + ky) * width + px * patch + kx));
+        }
+    }
+
+    /**
+     * x (batch, tokens, dim) = concat(cls, patch tokens) + pos: token t &lt; prefix is the class token, the others
+     * come from the patch projection (batch·(tokens - prefix), dim); pos is (tokens, dim).
+     */
+    public static void assemble(KernelContext ctx, FloatArray patchTokens, FloatArray cls, FloatArray pos,
+            FloatArray x, int batch, int tokens, int prefix, int dim) {
+        int gid = ctx.globalIdx;
+        if (gid < batch * tokens * dim) {
+            int j = gid % dim;
+            int t = (gid / dim) % tokens;
+            int n = gid / (dim * tokens);
+            float v = t < prefix ? cls.get(j) : patchTokens.get((n * (tokens - prefix) + t - prefix) * dim + j);
+            x.set(gid, v + pos.get(t * dim + j));
+        }
+    }
+
+    /**
+     * pooled (batch, dim) from x (batch, tokens, dim): the class token ({@code avg == 0}) or the mean of the
+     * patch tokens ({@code avg == 1}).
+     */
+    public static void pool(KernelContext ctx, FloatArray x, FloatArray pooled, int batch, int tokens, int prefix,
+            int dim, int avg) {
+        int gid = ctx.globalIdx;
+        if (gid < batch * dim) {
+            int j = gid % dim;
+            int n = gid / dim;
+            if (avg == 0) {
+                pooled.set(gid, x.get(n * tokens * dim + j));
+            } else {
+                float sum = 0.0f;
+                for (int t = prefix; t < tokens; t++) {
+                    sum += x.get((n * tokens + t) * dim + j);
+                }
+                pooled.set(gid, sum / (tokens - prefix));
+            }
+        }
+    }
+}

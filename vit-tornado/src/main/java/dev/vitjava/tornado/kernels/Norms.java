@@ -1,0 +1,65 @@
+package dev.vitjava.tornado.kernels;
+
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.math.TornadoMath;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+
+/**
+ * LayerNorm over the last dimension of (rows, dim), as PyTorch: biased variance, eps inside the square root.
+ *
+ * <p>One work-group of {@link #LOCAL} work-items per row: each work-item sums a strided slice of the row, the
+ * partial sums meet in local memory through a tree reduction with a barrier per level, and the same is done
+ * again for the squared deviations (two passes, so no cancellation). Launch with {@code rows × LOCAL}
+ * work-items and a local size of {@code LOCAL}.
+ */
+public final class Norms {
+
+    /** Work-items per row; a power of two. */
+    public static final int LOCAL = 64;
+
+    private Norms() {
+    }
+
+    public static void layerNorm(KernelContext ctx, FloatArray x, FloatArray weight, FloatArray bias, FloatArray y,
+            int dim, float eps) {
+        int row = ctx.groupIdx;
+        int lid = ctx.localIdx;
+        int base = row * dim;
+        float[] partial = ctx.allocateFloatLocalArray(LOCAL);
+
+        float sum = 0.0f;
+        for (int j = lid; j < dim; j += LOCAL) {
+            sum += x.get(base + j);
+        }
+        partial[lid] = sum;
+        ctx.localBarrier();
+        for (int stride = LOCAL / 2; stride > 0; stride /= 2) {
+            if (lid < stride) {
+                partial[lid] += partial[lid + stride];
+            }
+            ctx.localBarrier();
+        }
+        float mean = partial[0] / dim;
+        // everyone has read partial[0] before it is overwritten
+        ctx.localBarrier();
+
+        float squares = 0.0f;
+        for (int j = lid; j < dim; j += LOCAL) {
+            float dev = x.get(base + j) - mean;
+            squares += dev * dev;
+        }
+        partial[lid] = squares;
+        ctx.localBarrier();
+        for (int stride = LOCAL / 2; stride > 0; stride /= 2) {
+            if (lid < stride) {
+                partial[lid] += partial[lid + stride];
+            }
+            ctx.localBarrier();
+        }
+        float inv = 1.0f / TornadoMath.sqrt(partial[0] / dim + eps);
+
+        for (int j = lid; j < dim; j += LOCAL) {
+            y.set(base + j, (x.get(base + j) - mean) * inv * weight.get(j) + bias.get(j));
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package dev.vitjava.tornado;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.vitjava.VitException;
+import dev.vitjava.engine.Backends;
+import dev.vitjava.engine.DeviceProfile;
+import dev.vitjava.engine.EngineOptions;
+import dev.vitjava.engine.EngineProvider;
+import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.model.RandomWeights;
+import dev.vitjava.model.Tensor;
+import dev.vitjava.model.ViTConfig;
+import dev.vitjava.model.ViTConfig.GlobalPool;
+import dev.vitjava.model.ViTModel;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Discovery through the service loader, the device list and selection, and the profiler. */
+class TornadoEngineProviderTest {
+
+    static ViTModel tinyModel() {
+        ViTConfig c = new ViTConfig(8, 8, 4, 3, 3, 16, 1, 2, 32, true, 1e-6, true, GlobalPool.TOKEN);
+        return new ViTModel(c, RandomWeights.create(c, 3));
+    }
+
+    /** (batch, 3, 8, 8) pixels, standard normal. */
+    static Tensor pixels(long seed, int batch) {
+        java.util.Random r = new java.util.Random(seed);
+        float[] v = new float[batch * 3 * 8 * 8];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return Tensor.of(v, batch, 3, 8, 8);
+    }
+
+    @Test
+    void theServiceLoaderFindsTheBackendAndItIsAvailableUnderTheArgfile() {
+        EngineProvider provider = Backends.find("tornado");
+        assertThat(provider).isInstanceOf(TornadoEngineProvider.class);
+        assertThat(provider.unavailableReason()).isEmpty();
+        assertThat(provider.description()).contains("TornadoVM");
+    }
+
+    @Test
+    void devicesAreListedWithTheirProperties() {
+        List<Map<String, String>> devices = new TornadoEngineProvider().devices();
+        assertThat(devices).isNotEmpty();
+        Map<String, String> first = devices.get(0);
+        assertThat(first.get("id")).isEqualTo("0:0");
+        assertThat(first).containsKeys("backend", "name", "type", "global_memory", "local_memory", "max_work_group");
+        assertThat(first.get("default")).isEqualTo("true");
+        System.out.println("devices: " + devices);
+    }
+
+    @Test
+    void aDeviceIsSelectedByBackendAndIndex() {
+        ViTModel model = tinyModel();
+        Tensor pixels = pixels(1, 1);
+        try (InferenceEngine engine = new TornadoEngineProvider().create(model, new EngineOptions(0, "0:0"))) {
+            assertThat(engine.name()).isEqualTo("tornado");
+            assertThat(engine.forward(pixels, false).logits().shape()).containsExactly(1, 3);
+        }
+        assertThatThrownBy(() -> TornadoEngine.create(model, new EngineOptions(0, "7:0")))
+                .isInstanceOf(VitException.class).hasMessageContaining("no backend 7");
+        assertThatThrownBy(() -> TornadoEngine.create(model, new EngineOptions(0, "0:99")))
+                .isInstanceOf(VitException.class).hasMessageContaining("has 1 devices");
+        assertThatThrownBy(() -> TornadoEngine.create(model, new EngineOptions(0, "gpu")))
+                .isInstanceOf(VitException.class).hasMessageContaining("backend:device");
+    }
+
+    @Test
+    void theProfilerReportsEveryKernelAndKeepsCompilationApart() {
+        ViTModel model = tinyModel();
+        Tensor pixels = pixels(2, 2);
+        try (TornadoEngine engine = TornadoEngine.open(model, EngineOptions.defaults())) {
+            DeviceProfile p = engine.profile(pixels, 1, 3);
+            System.out.println(p);
+            assertThat(p.runs()).isEqualTo(3);
+            assertThat(p.jitCompileNanos()).isPositive();
+            assertThat(p.kernelNanos()).isPositive();
+            assertThat(p.copyInNanos()).isPositive();
+            assertThat(p.copyOutNanos()).isPositive();
+            // steady state: only the pixels go in (2·3·8·8 floats), only logits and pre-logits come out; TornadoVM
+            // counts each array's 16-byte header and each kernel's argument block (24 bytes) as copied too
+            long pixelBytes = 2L * 3 * 8 * 8 * Float.BYTES;
+            assertThat(p.bytesIn()).isBetween(pixelBytes, pixelBytes + 64L * (p.kernels().size() + 1));
+            long outBytes = (2L * 3 + 2L * 16) * Float.BYTES;
+            assertThat(p.bytesOut()).isBetween(outBytes, outBytes + 64L);
+            assertThat(p.kernels()).extracting(DeviceProfile.Kernel::name).containsExactly("embed.im2col",
+                    "embed.patch_proj", "embed.assemble", "block0.norm1", "block0.qkv", "block0.attention",
+                    "block0.proj", "block0.norm2", "block0.fc1", "block0.fc2", "head.norm", "head.pool", "head.head");
+            assertThat(p.kernels()).allSatisfy(k -> assertThat(k.nanos()).as(k.name()).isPositive());
+            assertThat(p.nanosByMethod()).containsKeys("MatMul.linear", "MatMul.linearGelu", "Norms.layerNorm",
+                    "Attention.attention");
+            long sum = p.kernels().stream().mapToLong(DeviceProfile.Kernel::nanos).sum();
+            assertThat(Math.abs(sum - p.kernelNanos())).isLessThanOrEqualTo(p.kernels().size());
+
+            assertThat(engine.lastProfile()).isPresent();
+            engine.setProfiling(false);
+            engine.forward(pixels, false);
+            engine.setProfiling(true);
+            engine.forward(pixels, false);
+            assertThat(engine.lastProfile().orElseThrow().runs()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void withoutTheTornadoRuntimeTheReasonSaysHowToGetIt() {
+        assertThat(TornadoEngineProvider.check(null)).get().asString().contains("tornado-argfile");
+    }
+}

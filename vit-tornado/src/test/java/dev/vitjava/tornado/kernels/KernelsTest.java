@@ -1,0 +1,302 @@
+package dev.vitjava.tornado.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.vitjava.engine.Erf;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+
+/**
+ * Every kernel on the device against a plain double-precision Java computation, on random data and on shapes
+ * that do not divide the tile or work-group sizes.
+ */
+class KernelsTest {
+
+    // ---- linear layers ----
+
+    static Stream<Arguments> linearShapes() {
+        // rows, out, in: 1s, primes, exact tiles, several output tiles each way, and odd depths
+        return Stream.of(
+                Arguments.of(1, 1, 1),
+                Arguments.of(1, 10, 64),
+                Arguments.of(17, 192, 64),
+                Arguments.of(37, 64, 256),
+                Arguments.of(16, 16, 16),
+                Arguments.of(33, 47, 19),
+                Arguments.of(5, 7, 300),
+                Arguments.of(50, 130, 31),
+                Arguments.of(129, 65, 33));
+    }
+
+    static double[] linearExpected(FloatArray x, FloatArray w, FloatArray b, int rows, int out, int in) {
+        double[] y = new double[rows * out];
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                double acc = b.get(o);
+                for (int i = 0; i < in; i++) {
+                    acc += (double) x.get(r * in + i) * w.get(o * in + i);
+                }
+                y[r * out + o] = acc;
+            }
+        }
+        return y;
+    }
+
+    /** Float accumulation of {@code in} products of values in [-1, 1]: allow a few ulp per term. */
+    static double linearTolerance(int in) {
+        return 1e-6 * (4 + in / 8.0);
+    }
+
+    @ParameterizedTest(name = "rows={0} out={1} in={2}")
+    @MethodSource("linearShapes")
+    void linearWithBias(int rows, int out, int in) {
+        Random random = new Random(rows * 31 + out * 7 + in);
+        FloatArray x = Device.random(random, rows * in, 1f);
+        FloatArray w = Device.random(random, out * in, 1f);
+        FloatArray b = Device.random(random, out, 1f);
+        FloatArray y = new FloatArray(rows * out);
+        Device.run(Device.graph(x, w, b).task("t", MatMul::linear, new KernelContext(), x, w, b, y, rows, out, in),
+                matmulGrid(rows, out), y);
+        assertThat(Device.maxAbsDiff(y, linearExpected(x, w, b, rows, out, in))).isLessThanOrEqualTo(
+                linearTolerance(in));
+    }
+
+    @ParameterizedTest(name = "rows={0} out={1} in={2}")
+    @MethodSource("linearShapes")
+    void linearWithGelu(int rows, int out, int in) {
+        Random random = new Random(rows * 17 + out * 5 + in);
+        FloatArray x = Device.random(random, rows * in, 1f);
+        FloatArray w = Device.random(random, out * in, 1f);
+        FloatArray b = Device.random(random, out, 1f);
+        FloatArray y = new FloatArray(rows * out);
+        Device.run(Device.graph(x, w, b).task("t", MatMul::linearGelu, new KernelContext(), x, w, b, y, rows, out,
+                in), matmulGrid(rows, out), y);
+        double[] expected = linearExpected(x, w, b, rows, out, in);
+        for (int i = 0; i < expected.length; i++) {
+            expected[i] = Erf.gelu(expected[i]);
+        }
+        assertThat(Device.maxAbsDiff(y, expected)).isLessThanOrEqualTo(linearTolerance(in) * 1.2);
+    }
+
+    @ParameterizedTest(name = "rows={0} out={1} in={2}")
+    @MethodSource("linearShapes")
+    void linearWithResidual(int rows, int out, int in) {
+        Random random = new Random(rows * 13 + out * 3 + in);
+        FloatArray x = Device.random(random, rows * in, 1f);
+        FloatArray w = Device.random(random, out * in, 1f);
+        FloatArray b = Device.random(random, out, 1f);
+        FloatArray residual = Device.random(random, rows * out, 4f);
+        FloatArray y = new FloatArray(rows * out);
+        Device.run(Device.graph(x, w, b, residual).task("t", MatMul::linearResidual, new KernelContext(), x, w, b,
+                residual, y, rows, out, in), matmulGrid(rows, out), y);
+        double[] expected = linearExpected(x, w, b, rows, out, in);
+        for (int i = 0; i < expected.length; i++) {
+            expected[i] += residual.get(i);
+        }
+        assertThat(Device.maxAbsDiff(y, expected)).isLessThanOrEqualTo(linearTolerance(in) + 1e-6);
+    }
+
+    static uk.ac.manchester.tornado.api.WorkerGrid matmulGrid(int rows, int out) {
+        return Device.grid2D(MatMul.globalSize(out), MatMul.globalSize(rows), MatMul.TILE, MatMul.TILE);
+    }
+
+    // ---- LayerNorm ----
+
+    static Stream<Arguments> normShapes() {
+        return Stream.of(Arguments.of(1, 1), Arguments.of(1, 64), Arguments.of(17, 64), Arguments.of(3, 5),
+                Arguments.of(50, 100), Arguments.of(7, 130), Arguments.of(4, 768), Arguments.of(2, 1000));
+    }
+
+    @ParameterizedTest(name = "rows={0} dim={1}")
+    @MethodSource("normShapes")
+    void layerNorm(int rows, int dim) {
+        Random random = new Random(rows * 101 + dim);
+        FloatArray x = Device.random(random, rows * dim, 3f);
+        for (int i = 0; i < x.getSize(); i++) {
+            x.set(i, x.get(i) + 2f); // a mean far from zero
+        }
+        FloatArray w = Device.random(random, dim, 1.5f);
+        FloatArray b = Device.random(random, dim, 1f);
+        FloatArray y = new FloatArray(rows * dim);
+        float eps = 1e-6f;
+        Device.run(Device.graph(x, w, b).task("t", Norms::layerNorm, new KernelContext(), x, w, b, y, dim, eps),
+                Device.grid1D(rows * Norms.LOCAL, Norms.LOCAL), y);
+        double[] expected = new double[rows * dim];
+        for (int r = 0; r < rows; r++) {
+            double mean = 0;
+            for (int j = 0; j < dim; j++) {
+                mean += x.get(r * dim + j);
+            }
+            mean /= dim;
+            double var = 0;
+            for (int j = 0; j < dim; j++) {
+                var += Math.pow(x.get(r * dim + j) - mean, 2);
+            }
+            var /= dim;
+            double inv = 1 / Math.sqrt(var + eps);
+            for (int j = 0; j < dim; j++) {
+                expected[r * dim + j] = (x.get(r * dim + j) - mean) * inv * w.get(j) + b.get(j);
+            }
+        }
+        assertThat(Device.maxAbsDiff(y, expected)).isLessThanOrEqualTo(dim == 1 ? 1e-3 : 3e-6);
+    }
+
+    // ---- attention ----
+
+    static Stream<Arguments> attentionShapes() {
+        // batch, tokens, heads, headDim
+        return Stream.of(Arguments.of(1, 1, 1, 1), Arguments.of(2, 17, 4, 16), Arguments.of(1, 37, 3, 8),
+                Arguments.of(3, 5, 2, 7), Arguments.of(1, 65, 1, 33));
+    }
+
+    @ParameterizedTest(name = "batch={0} tokens={1} heads={2} headDim={3}")
+    @MethodSource("attentionShapes")
+    void attention(int batch, int tokens, int heads, int headDim) {
+        Random random = new Random(batch * 1000 + tokens * 10 + heads + headDim);
+        int dim = heads * headDim;
+        FloatArray qkv = Device.random(random, batch * tokens * 3 * dim, 2.5f);
+        FloatArray probs = new FloatArray(batch * heads * tokens * tokens);
+        FloatArray out = new FloatArray(batch * tokens * dim);
+        float scale = (float) (1 / Math.sqrt(headDim));
+        Device.run(Device.graph(qkv).task("t", Attention::attention, new KernelContext(), qkv, probs, out, batch,
+                tokens, heads, headDim, scale), Device.grid1D(batch * heads * tokens, 32), probs, out);
+
+        double[] expectedProbs = new double[probs.getSize()];
+        double[] expectedOut = new double[out.getSize()];
+        int stride = 3 * dim;
+        for (int n = 0; n < batch; n++) {
+            for (int h = 0; h < heads; h++) {
+                for (int i = 0; i < tokens; i++) {
+                    double[] s = new double[tokens];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < tokens; j++) {
+                        double dot = 0;
+                        for (int e = 0; e < headDim; e++) {
+                            dot += (double) qkv.get((n * tokens + i) * stride + h * headDim + e)
+                                    * qkv.get((n * tokens + j) * stride + dim + h * headDim + e);
+                        }
+                        s[j] = dot / Math.sqrt(headDim);
+                        max = Math.max(max, s[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < tokens; j++) {
+                        s[j] = Math.exp(s[j] - max);
+                        sum += s[j];
+                    }
+                    for (int j = 0; j < tokens; j++) {
+                        s[j] /= sum;
+                        expectedProbs[((n * heads + h) * tokens + i) * tokens + j] = s[j];
+                    }
+                    for (int e = 0; e < headDim; e++) {
+                        double acc = 0;
+                        for (int j = 0; j < tokens; j++) {
+                            acc += s[j] * qkv.get((n * tokens + j) * stride + 2 * dim + h * headDim + e);
+                        }
+                        expectedOut[(n * tokens + i) * dim + h * headDim + e] = acc;
+                    }
+                }
+            }
+        }
+        assertThat(Device.maxAbsDiff(probs, expectedProbs)).isLessThanOrEqualTo(1e-6);
+        assertThat(Device.maxAbsDiff(out, expectedOut)).isLessThanOrEqualTo(1e-5);
+    }
+
+    // ---- embedding and pooling ----
+
+    @Test
+    void im2colMatchesTheConvolutionLayout() {
+        int batch = 2;
+        int channels = 3;
+        int patch = 5;
+        int gh = 3;
+        int gw = 4;
+        int height = gh * patch;
+        int width = gw * patch;
+        FloatArray pixels = Device.random(new Random(5), batch * channels * height * width, 1f);
+        int k = channels * patch * patch;
+        FloatArray patches = new FloatArray(batch * gh * gw * k);
+        Device.run(Device.graph(pixels).task("t", Embedding::im2col, new KernelContext(), pixels, patches, batch,
+                channels, height, width, patch, gw, gh * gw), Device.grid1D(patches.getSize(), 128), patches);
+        double[] expected = new double[patches.getSize()];
+        for (int n = 0; n < batch; n++) {
+            for (int py = 0; py < gh; py++) {
+                for (int px = 0; px < gw; px++) {
+                    for (int c = 0; c < channels; c++) {
+                        for (int ky = 0; ky < patch; ky++) {
+                            for (int kx = 0; kx < patch; kx++) {
+                                expected[((n * gh + py) * gw + px) * k + (c * patch + ky) * patch + kx] =
+                                        pixels.get(((n * channels + c) * height + py * patch + ky) * width + px * patch
+                                                + kx);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertThat(Device.maxAbsDiff(patches, expected)).isZero();
+    }
+
+    @Test
+    void assemblePrependsTheClassTokenAndAddsThePositions() {
+        for (int prefix = 0; prefix <= 1; prefix++) {
+            int batch = 3;
+            int patches = 7;
+            int tokens = prefix + patches;
+            int dim = 10;
+            Random random = new Random(prefix);
+            FloatArray patchTokens = Device.random(random, batch * patches * dim, 1f);
+            FloatArray cls = Device.random(random, dim, 1f);
+            FloatArray pos = Device.random(random, tokens * dim, 1f);
+            FloatArray x = new FloatArray(batch * tokens * dim);
+            Device.run(Device.graph(patchTokens, cls, pos).task("t", Embedding::assemble, new KernelContext(),
+                    patchTokens, cls, pos, x, batch, tokens, prefix, dim), Device.grid1D(x.getSize(), 64), x);
+            double[] expected = new double[x.getSize()];
+            for (int n = 0; n < batch; n++) {
+                for (int t = 0; t < tokens; t++) {
+                    for (int j = 0; j < dim; j++) {
+                        float v = t < prefix ? cls.get(j) : patchTokens.get((n * patches + t - prefix) * dim + j);
+                        expected[(n * tokens + t) * dim + j] = v + pos.get(t * dim + j);
+                    }
+                }
+            }
+            assertThat(Device.maxAbsDiff(x, expected)).as("prefix %d", prefix).isZero();
+        }
+    }
+
+    @Test
+    void poolTakesTheClassTokenOrTheMeanOfThePatches() {
+        int batch = 3;
+        int tokens = 11;
+        int dim = 13;
+        FloatArray x = Device.random(new Random(3), batch * tokens * dim, 2f);
+        for (int avg = 0; avg <= 1; avg++) {
+            for (int prefix = avg == 0 ? 1 : 0; prefix <= 1; prefix++) {
+                FloatArray pooled = new FloatArray(batch * dim);
+                Device.run(Device.graph(x).task("t", Embedding::pool, new KernelContext(), x, pooled, batch, tokens,
+                        prefix, dim, avg), Device.grid1D(pooled.getSize(), 32), pooled);
+                double[] expected = new double[batch * dim];
+                for (int n = 0; n < batch; n++) {
+                    for (int j = 0; j < dim; j++) {
+                        if (avg == 0) {
+                            expected[n * dim + j] = x.get(n * tokens * dim + j);
+                        } else {
+                            double s = 0;
+                            for (int t = prefix; t < tokens; t++) {
+                                s += x.get((n * tokens + t) * dim + j);
+                            }
+                            expected[n * dim + j] = s / (tokens - prefix);
+                        }
+                    }
+                }
+                assertThat(Device.maxAbsDiff(pooled, expected)).as("avg %d prefix %d", avg, prefix)
+                        .isLessThanOrEqualTo(1e-6);
+            }
+        }
+    }
+}
