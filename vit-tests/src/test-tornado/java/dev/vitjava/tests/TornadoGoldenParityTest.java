@@ -6,6 +6,7 @@ import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.ReferenceEngine;
+import dev.vitjava.engine.Trace;
 import dev.vitjava.tornado.TornadoEngine;
 import dev.vitjava.model.Tensor;
 import java.util.LinkedHashMap;
@@ -31,12 +32,11 @@ class TornadoGoldenParityTest {
     void matchesPyTorchAndTheReference(String name) {
         LoadedModel loaded = Golden.load(name);
         Map<String, Tensor> inputs = Golden.read(Golden.dir(name).resolve("input.safetensors"));
-        Map<String, Tensor> golden = Golden.read(Golden.dir(name).resolve("output.safetensors"));
         ReferenceEngine reference = new ReferenceEngine(loaded.model());
         try (InferenceEngine engine = TornadoEngine.create(loaded.model(), EngineOptions.defaults())) {
-            check(name, "", engine, reference, inputs.get("pixel_values"), golden);
+            check(name, "", engine, reference, inputs.get("pixel_values"), Golden.expected(name, ""));
             Tensor single = inputs.get("pixel_values_b1");
-            check(name, "_b1", engine, reference, repeat(single, 2), golden);
+            check(name, "_b1", engine, reference, repeat(single, 2), Golden.expected(name, "_b1"));
         }
     }
 
@@ -51,23 +51,17 @@ class TornadoGoldenParityTest {
                 reference.forward(pixels, true).trace(), name + suffix + " vs reference");
 
         Map<String, Double> vsPyTorch = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : golden.entrySet()) {
-            String key = e.getKey();
-            boolean b1 = key.endsWith("_b1");
-            if (b1 != suffix.equals("_b1") && !key.equals("pos_embed_resized")) {
-                continue;
-            }
-            String traceKey = b1 ? key.substring(0, key.length() - 3) : key;
-            Tensor t = actual.trace().get(traceKey);
-            assertThat(t).as("%s%s: trace key %s", name, suffix, traceKey).isNotNull();
-            if (b1 && !traceKey.equals("pos_embed_resized")) {
+        golden.forEach((key, want) -> {
+            Tensor t = actual.trace().get(key);
+            assertThat(t).as("%s%s: trace key %s", name, suffix, key).isNotNull();
+            if (suffix.equals("_b1") && !key.equals(Trace.POS_EMBED_RESIZED)) {
                 t = first(t);
             }
-            double diff = TornadoParity.maxAbsDiff(t, e.getValue());
-            vsPyTorch.put(traceKey, diff);
+            double diff = TornadoParity.maxAbsDiff(t, want);
+            vsPyTorch.put(key, diff);
             assertThat(diff).as("%s%s: max |tornado - pytorch| of %s", name, suffix, key)
-                    .isLessThanOrEqualTo(TornadoParity.tolerance(traceKey));
-        }
+                    .isLessThanOrEqualTo(TornadoParity.tolerance(key));
+        });
         assertThat(vsPyTorch).containsKeys("embed", "block0_attn", "block0_out", "tokens_normed", "pre_logits",
                 "logits");
         System.out.printf("%s%s vs pytorch %s%n%s%s vs reference %s%n", name, suffix, vsPyTorch, name, suffix,

@@ -54,6 +54,21 @@ final class Golden {
         return ModelLoader.load(dir.resolve("model.safetensors"), new ModelLoader.Options(null, heads));
     }
 
+    /**
+     * PyTorch's outputs of a case for one of its inputs, by trace key: {@code suffix} "" for the batch-2 input,
+     * "_b1" for the batch-1 input (whose keys end in _b1 in the file); pos_embed_resized belongs to both.
+     */
+    static Map<String, Tensor> expected(String name, String suffix) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        read(dir(name).resolve("output.safetensors")).forEach((key, t) -> {
+            boolean b1 = key.endsWith("_b1");
+            if (key.equals("pos_embed_resized") || b1 == suffix.equals("_b1")) {
+                out.put(b1 ? key.substring(0, key.length() - 3) : key, t);
+            }
+        });
+        return out;
+    }
+
     /** Every float tensor of a safetensors file, copied to the heap. */
     static Map<String, Tensor> read(Path file) {
         Map<String, Tensor> out = new LinkedHashMap<>();
