@@ -114,6 +114,7 @@ public final class CpuEngine implements InferenceEngine {
         this.chans = c.inChans();
         this.eps = (float) c.layerNormEps();
         long t0 = System.nanoTime();
+        long released;
         Warmup.ensure();
         long t1 = System.nanoTime();
         this.pool = new WorkerPool(options.threadsOrCores(), "vit-cpu");
@@ -139,13 +140,14 @@ public final class CpuEngine implements InferenceEngine {
             this.fcNormW = fcNorm == null ? null : copy(fcNorm.weight());
             this.fcNormB = fcNorm == null ? null : copy(fcNorm.bias());
             this.head = PackedLinear.of(w.head(), arena, pool);
+            released = arena.mapped.released;
         } catch (RuntimeException | Error e) {
             pool.close();
             throw e;
         }
         if (Boolean.getBoolean("vit.cpu.debug")) {
-            System.err.printf("cpu engine: warm-up %.0f ms, packing %.0f ms%n", (t1 - t0) / 1e6,
-                    (System.nanoTime() - t1) / 1e6);
+            System.err.printf("cpu engine: warm-up %.0f ms, packing %.0f ms, released %d MB of mapped weights%n",
+                    (t1 - t0) / 1e6, (System.nanoTime() - t1) / 1e6, released >> 20);
         }
         this.scratch = new Attention.Scratch[pool.size()];
         for (int i = 0; i < scratch.length; i++) {

@@ -29,6 +29,8 @@ final class PackedLinear {
     static final class Arena {
         private final float[] data;
         private int used;
+        /** Releases the mapped pages of the packed source weights (see {@link MappedPages}). */
+        final MappedPages mapped = MappedPages.snapshot();
 
         Arena(long floats) {
             if (floats > Integer.MAX_VALUE - 16) {
@@ -95,6 +97,9 @@ final class PackedLinear {
         if (bias != null) {
             bias.data().get(0, p.bias, 0, out);
         }
+        // The packed copy is all the engine needs: let the checkpoint's pages go as soon as each layer is packed,
+        // so loading never holds both copies of the weights.
+        arena.mapped.release(w);
         return p;
     }
 }
