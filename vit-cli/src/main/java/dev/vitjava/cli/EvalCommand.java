@@ -30,8 +30,9 @@ import picocli.CommandLine.Spec;
 
 /** Accuracy over a labelled dataset. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = {"Top-1/top-5 accuracy over an ImageFolder directory (one sub-directory per class, sorted as",
-            "torchvision sorts them) or an IDX images file (MNIST format, gzipped or not; labels found beside it as",
+        description = {"Measure top-1/top-5 accuracy over a labelled dataset.",
+            "DATASET is an ImageFolder directory (one sub-directory per class, sorted as torchvision sorts them)",
+            "or an IDX images file (MNIST format, gzipped or not; labels found beside it as",
             "...-labels-idx1-ubyte[.gz], or given with --labels-file)."})
 final class EvalCommand implements Callable<Integer> {
 

@@ -15,8 +15,8 @@ import picocli.CommandLine.Spec;
 
 /** Writes the exact model input for an image, to compare with PyTorch. */
 @Command(name = "preprocess", mixinStandardHelpOptions = true,
-        description = {"Decode and preprocess an image exactly as PIL + torchvision would, and write the tensor",
-            "(pixel_values, 1xCxHxW float32) as safetensors.",
+        description = {"Write the exact model input for an image, as PIL + torchvision would make it.",
+            "The tensor is pixel_values, 1xCxHxW float32, in a safetensors file.",
             "Example (torchvision's Resize(256, BICUBIC) -> CenterCrop(224) ImageNet pipeline):",
             "  vit preprocess --preset timm --img-size 224 --crop-pct 0.875 --interpolation bicubic \\",
             "      --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 photo.jpg --output t.safetensors"})

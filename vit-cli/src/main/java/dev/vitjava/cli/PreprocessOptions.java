@@ -27,10 +27,11 @@ final class PreprocessOptions {
     @Option(names = "--crop-pct", paramLabel = "P", description = "timm crop_pct: resize to size / P, crop to size.")
     Double cropPct;
 
-    @Option(names = "--mean", paramLabel = "M[,M,M]", split = ",", description = "Per-channel mean.")
+    @Option(names = "--mean", paramLabel = "MEAN", split = ",", description = "Mean: one value, or one per channel.")
     double[] mean;
 
-    @Option(names = "--std", paramLabel = "S[,S,S]", split = ",", description = "Per-channel standard deviation.")
+    @Option(names = "--std", paramLabel = "STD", split = ",",
+            description = "Standard deviation: one value, or one per channel.")
     double[] std;
 
     @Option(names = "--max-pixels", paramLabel = "N", defaultValue = "" + ImageDecoder.DEFAULT_MAX_PIXELS,
