@@ -2,7 +2,7 @@ package dev.vitjava.engine;
 
 import dev.vitjava.VitException;
 import dev.vitjava.model.Tensor;
-import dev.vitjava.model.ViTModel;
+import dev.vitjava.model.ViTConfig;
 
 /** Checks of an input batch that every backend shares. */
 public final class Inputs {
@@ -10,19 +10,34 @@ public final class Inputs {
     private Inputs() {
     }
 
-    /** Validates (N, C, H, W) against the model and returns the patch grid {gh, gw}. */
-    public static int[] check(ViTModel model, Tensor pixels) {
+    /**
+     * Validates (N, C, H, W) against the model and returns the patch grid {gh, gw}.
+     *
+     * @param attentionMaps whether the caller will hold the (heads, T, T) attention probabilities of an image,
+     *                      which bounds the number of tokens
+     */
+    public static int[] check(ViTConfig c, Tensor pixels, boolean attentionMaps) {
         if (pixels.rank() != 4) {
             throw new VitException("input has shape " + pixels.shapeString() + ", expected 4 dimensions (N, C, H, W)");
         }
         if (pixels.dim(0) == 0) {
             throw new VitException("input batch is empty");
         }
-        int channels = model.config().inChans();
-        if (pixels.dim(1) != channels) {
+        if (pixels.dim(1) != c.inChans()) {
             throw new VitException("input has " + pixels.dim(1) + " channels " + pixels.shapeString()
-                    + ", the model expects " + channels);
+                    + ", the model expects " + c.inChans());
         }
-        return model.grid(pixels.dim(2), pixels.dim(3));
+        int height = pixels.dim(2);
+        int width = pixels.dim(3);
+        int p = c.patchSize();
+        if (height <= 0 || width <= 0 || height % p != 0 || width % p != 0) {
+            throw new VitException("input size " + height + "x" + width + " is not a multiple of the patch size " + p);
+        }
+        long tokens = c.numPrefixTokens() + (long) (height / p) * (width / p);
+        if (attentionMaps && c.numHeads() * tokens * tokens > Integer.MAX_VALUE - 8) {
+            throw new VitException("input " + height + "x" + width + " makes " + tokens
+                    + " tokens, too many for the attention maps of " + c.numHeads() + " heads");
+        }
+        return new int[] {height / p, width / p};
     }
 }

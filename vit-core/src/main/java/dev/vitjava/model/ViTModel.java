@@ -1,6 +1,5 @@
 package dev.vitjava.model;
 
-import dev.vitjava.VitException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -22,15 +21,6 @@ public final class ViTModel {
 
     public ViTWeights weights() {
         return weights;
-    }
-
-    /** Patch grid (rows, columns) for an input of the given size; sides must be multiples of the patch size. */
-    public int[] grid(int height, int width) {
-        int p = config.patchSize();
-        if (height <= 0 || width <= 0 || height % p != 0 || width % p != 0) {
-            throw new VitException("input size " + height + "x" + width + " is not a multiple of the patch size " + p);
-        }
-        return new int[] {height / p, width / p};
     }
 
     /**

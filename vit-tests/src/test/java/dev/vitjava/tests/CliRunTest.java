@@ -89,6 +89,9 @@ class CliRunTest {
         SafetensorsWriter.write(gray, Map.of("pixel_values", Tensor.of(new float[32 * 32], 1, 1, 32, 32)), Map.of());
         Path odd = tmp.resolve("odd.safetensors");
         SafetensorsWriter.write(odd, Map.of("pixel_values", Tensor.of(new float[3 * 30 * 32], 1, 3, 30, 32)), Map.of());
+        Path huge = tmp.resolve("huge.safetensors");
+        SafetensorsWriter.write(huge, Map.of("pixel_values", Tensor.of(new float[3 * 2048 * 2048], 1, 3, 2048, 2048)),
+                Map.of());
         Path rank3 = tmp.resolve("rank3.safetensors");
         SafetensorsWriter.write(rank3, Map.of("pixel_values", Tensor.of(new float[3 * 32 * 32], 3, 32, 32)), Map.of());
         String out = tmp.resolve("o.safetensors").toString();
@@ -102,6 +105,8 @@ class CliRunTest {
             "--output", out}, gray.toString(), "1 channels");
         expectError(new String[] {"run", "--model", model, "--num-heads", "4", "--input", odd.toString(),
             "--output", out}, odd.toString(), "not a multiple of the patch size 8");
+        expectError(new String[] {"run", "--model", model, "--num-heads", "4", "--input", huge.toString(),
+            "--output", out, "--trace"}, huge.toString(), "too many for the attention maps");
         expectError(new String[] {"run", "--model", model, "--num-heads", "4", "--input", rank3.toString(),
             "--output", out}, rank3.toString(), "expected 4 dimensions");
         expectError(new String[] {"run", "--model", model, "--num-heads", "4", "--input", input,

@@ -82,7 +82,7 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
         if (closed) {
             throw new VitException("the tornado engine is closed");
         }
-        int[] grid = Inputs.check(model, pixels);
+        int[] grid = Inputs.check(model.config(), pixels, trace);
         int batch = pixels.dim(0);
         long start = System.nanoTime();
         ForwardPlan plan = plan(new ForwardPlan.Key(batch, grid[0], grid[1], trace));

@@ -4,6 +4,7 @@ import dev.vitjava.VitException;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.EngineProvider;
 import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.engine.Inputs;
 import dev.vitjava.engine.Trace;
 import dev.vitjava.engine.cpu.StageProfiler.Stage;
 import dev.vitjava.model.PosEmbed;
@@ -205,7 +206,7 @@ public final class CpuEngine implements InferenceEngine {
 
     @Override
     public synchronized Result forward(Tensor pixels, boolean trace) {
-        int[] grid = check(pixels);
+        int[] grid = Inputs.check(c, pixels, trace);
         int batch = pixels.dim(0);
         int gh = grid[0];
         int gw = grid[1];
@@ -444,26 +445,5 @@ public final class CpuEngine implements InferenceEngine {
             System.arraycopy(buf, r * ld, out, r * cols, cols);
         }
         return out;
-    }
-
-    /** The checks of {@link dev.vitjava.engine.Inputs}, without keeping the model: returns {gh, gw}. */
-    private int[] check(Tensor pixels) {
-        if (pixels.rank() != 4) {
-            throw new VitException("input has shape " + pixels.shapeString() + ", expected 4 dimensions (N, C, H, W)");
-        }
-        if (pixels.dim(0) == 0) {
-            throw new VitException("input batch is empty");
-        }
-        if (pixels.dim(1) != chans) {
-            throw new VitException("input has " + pixels.dim(1) + " channels " + pixels.shapeString()
-                    + ", the model expects " + chans);
-        }
-        int height = pixels.dim(2);
-        int width = pixels.dim(3);
-        if (height <= 0 || width <= 0 || height % patch != 0 || width % patch != 0) {
-            throw new VitException("input size " + height + "x" + width + " is not a multiple of the patch size "
-                    + patch);
-        }
-        return new int[] {height / patch, width / patch};
     }
 }
