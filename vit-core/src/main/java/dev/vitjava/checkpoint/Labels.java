@@ -23,7 +23,7 @@ public final class Labels {
     static List<String> of(Path configFile, JsonNode config, int numClasses) {
         if (config != null && config.path("id2label").isObject() && config.get("id2label").size() > 0) {
             String[] names = new String[numClasses];
-            config.get("id2label").fields().forEachRemaining(f -> {
+            config.get("id2label").properties().forEach(f -> {
                 int i;
                 try {
                     i = Integer.parseInt(f.getKey());

@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,8 +121,7 @@ public final class Safetensors implements AutoCloseable {
             long dataSize = fileSize - dataStart;
             Map<String, Entry> entries = new LinkedHashMap<>();
             Map<String, String> metadata = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> field = it.next();
+            for (Map.Entry<String, JsonNode> field : header.properties()) {
                 if (field.getKey().equals("__metadata__")) {
                     readMetadata(path, field.getValue(), metadata);
                 } else {
@@ -142,7 +140,7 @@ public final class Safetensors implements AutoCloseable {
         if (!node.isObject()) {
             throw error(path, "__metadata__ is not a JSON object");
         }
-        node.fields().forEachRemaining(f -> {
+        node.properties().forEach(f -> {
             if (!f.getValue().isTextual()) {
                 throw error(path, "__metadata__ value of '" + f.getKey() + "' is not a string");
             }

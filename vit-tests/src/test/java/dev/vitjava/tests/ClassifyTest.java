@@ -10,7 +10,6 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPOutputStream;
@@ -33,7 +32,9 @@ class ClassifyTest {
     Path tmp;
 
     static JsonNode reference() throws IOException {
-        return new ObjectMapper().readTree(ClassifyTest.class.getResource("/demo/samples.json"));
+        try (var in = ClassifyTest.class.getResourceAsStream("/demo/samples.json")) {
+            return new ObjectMapper().readTree(in);
+        }
     }
 
     @Test
@@ -156,8 +157,7 @@ class ClassifyTest {
         assertThat(rows).filteredOn(row -> row.matches("\\d+,9,5,.*")).as("0023 ankle boot -> Sandal").hasSize(1);
 
         Path folder = tmp.resolve("folder");
-        for (Iterator<Map.Entry<String, JsonNode>> it = reference().fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : reference().properties()) {
             Path dir = Files.createDirectories(folder.resolve(String.format("%d-%s", e.getValue().get("label").asInt(),
                     e.getValue().get("label_name").asText().replace('/', '_'))));
             Files.copy(SAMPLES.resolve(e.getKey()), dir.resolve(e.getKey()));
