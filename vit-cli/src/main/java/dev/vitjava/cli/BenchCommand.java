@@ -22,7 +22,6 @@ import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -111,7 +110,7 @@ final class BenchCommand implements Callable<Integer> {
         model = null; // the engine keeps what it needs; let the source weights go
         long t2 = System.nanoTime();
         try (engine) {
-            Tensor pixels = randomPixels(c);
+            Tensor pixels = RandomWeights.pixels(seed + 1, batch, c.inChans(), c.imgHeight(), c.imgWidth());
             engine.forward(pixels, false);
             long t3 = System.nanoTime();
             for (int i = 0; i < warmup; i++) {
@@ -169,15 +168,6 @@ final class BenchCommand implements Callable<Integer> {
             return cpu.threads();
         }
         return engineOptions.backend.equals("reference") ? 1 : 0;
-    }
-
-    private Tensor randomPixels(ViTConfig c) {
-        SplittableRandom r = new SplittableRandom(seed + 1);
-        float[] v = new float[batch * c.inChans() * c.imgHeight() * c.imgWidth()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) r.nextGaussian();
-        }
-        return Tensor.of(v, batch, c.inChans(), c.imgHeight(), c.imgWidth());
     }
 
     /** Sums the cpu engine's per-stage times. */

@@ -40,12 +40,6 @@ public final class IdxDataset implements Dataset {
         this.classNames = classNames;
     }
 
-    /** Whether a path looks like an IDX images file. */
-    public static boolean isIdx(Path p) {
-        String name = p.getFileName().toString();
-        return name.contains("-idx3-ubyte") || name.endsWith(".idx3");
-    }
-
     /**
      * @param labelsFile the labels, or null to find them beside the images
      * @param classNames names for the label values (e.g. the model's labels), or null for "0", "1", …

@@ -33,10 +33,6 @@ public final class Trace {
         return "block" + block + "_out";
     }
 
-    public boolean enabled() {
-        return enabled;
-    }
-
     /** Records a copy of {@code values} (the caller keeps reusing its buffers). */
     public void put(String key, float[] values, int... shape) {
         if (enabled) {

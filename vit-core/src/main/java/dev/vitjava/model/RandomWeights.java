@@ -32,6 +32,11 @@ public final class RandomWeights {
         return new RandomWeights(seed).build(c, finalNorm, fcNorm);
     }
 
+    /** Random normalised pixels of the given shape, N(0, 1): inputs for benchmarks and parity tests. */
+    public static Tensor pixels(long seed, int... shape) {
+        return new RandomWeights(seed).gaussian(1.0, shape);
+    }
+
     private ViTWeights build(ViTConfig c, boolean finalNorm, boolean fcNorm) {
         int d = c.embedDim();
         int p = c.patchSize();

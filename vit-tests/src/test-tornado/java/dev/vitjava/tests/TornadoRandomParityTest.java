@@ -6,11 +6,11 @@ import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.ReferenceEngine;
 import dev.vitjava.model.RandomWeights;
-import dev.vitjava.tornado.TornadoEngine;
 import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTConfig.GlobalPool;
 import dev.vitjava.model.ViTModel;
+import dev.vitjava.tornado.TornadoEngine;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -62,7 +62,7 @@ class TornadoRandomParityTest {
     void matchesTheReferenceEngine(Case k) {
         ViTModel model = new ViTModel(k.config(),
                 RandomWeights.create(k.config(), k.name().hashCode(), k.norm(), k.fcNorm()));
-        Tensor pixels = Golden.randomPixels(k.name().hashCode() + 1L, k.batch(), k.config().inChans(), k.height(),
+        Tensor pixels = RandomWeights.pixels(k.name().hashCode() + 1L, k.batch(), k.config().inChans(), k.height(),
                 k.width());
         InferenceEngine.Result expected = new ReferenceEngine(model).forward(pixels, true);
         try (InferenceEngine engine = TornadoEngine.create(model, EngineOptions.defaults())) {
@@ -77,7 +77,7 @@ class TornadoRandomParityTest {
             InferenceEngine.Result plain = engine.forward(pixels, false);
             assertThat(plain.trace()).isEmpty();
             assertThat(TornadoParity.maxAbsDiff(plain.logits(), actual.logits())).isLessThanOrEqualTo(1e-6);
-            Tensor other = Golden.randomPixels(k.name().hashCode() + 2L, k.batch(), k.config().inChans(), k.height(),
+            Tensor other = RandomWeights.pixels(k.name().hashCode() + 2L, k.batch(), k.config().inChans(), k.height(),
                     k.width());
             assertThat(TornadoParity.maxAbsDiff(engine.forward(other, false).logits(),
                     new ReferenceEngine(model).forward(other, false).logits())).isLessThanOrEqualTo(TornadoParity.LOGITS);
@@ -95,7 +95,7 @@ class TornadoRandomParityTest {
             int[][] shapes = {{1, 16, 16}, {2, 16, 16}, {1, 8, 24}, {3, 12, 12}, {1, 16, 16}, {3, 12, 12}};
             long seed = 100;
             for (int[] s : shapes) {
-                Tensor pixels = Golden.randomPixels(seed++, s[0], 3, s[1], s[2]);
+                Tensor pixels = RandomWeights.pixels(seed++, s[0], 3, s[1], s[2]);
                 assertThat(TornadoParity.maxAbsDiff(engine.forward(pixels, false).logits(),
                         reference.forward(pixels, false).logits())).as("shape %d×%d×%d", s[0], s[1], s[2])
                         .isLessThanOrEqualTo(TornadoParity.LOGITS);

@@ -17,7 +17,6 @@ import dev.vitjava.model.ViTConfig.GlobalPool;
 import dev.vitjava.model.ViTModel;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -75,15 +74,6 @@ class CpuParityTest {
                 new Case("hd64-b7", 56, 56, 8, 3, 64, 2, 1, 128, true, true, GlobalPool.TOKEN, 1000, 56, 56, 7));
     }
 
-    static Tensor randomPixels(long seed, int batch, int chans, int h, int w) {
-        Random r = new Random(seed);
-        float[] v = new float[batch * chans * h * w];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) r.nextGaussian();
-        }
-        return Tensor.of(v, batch, chans, h, w);
-    }
-
     static void assertClose(Map<String, Tensor> actual, Map<String, Tensor> expected, double tolerance, String what) {
         assertThat(actual.keySet()).as("trace keys of %s", what).containsExactlyElementsOf(expected.keySet());
         for (Map.Entry<String, Tensor> e : expected.entrySet()) {
@@ -107,7 +97,7 @@ class CpuParityTest {
     @MethodSource("randomCases")
     void matchesReferenceOnRandomModels(Case k) {
         ViTModel model = new ViTModel(k.config(), RandomWeights.create(k.config(), k.name().hashCode()));
-        Tensor pixels = randomPixels(k.name().hashCode() + 1, k.batch(), k.chans(), k.inH(), k.inW());
+        Tensor pixels = RandomWeights.pixels(k.name().hashCode() + 1, k.batch(), k.chans(), k.inH(), k.inW());
         InferenceEngine.Result expected = new ReferenceEngine(model).forward(pixels, true);
         InferenceEngine.Result traced;
         InferenceEngine.Result plain;
@@ -137,7 +127,7 @@ class CpuParityTest {
     void imageResultDoesNotDependOnItsBatch() {
         Case k = new Case("batch", 32, 32, 8, 3, 48, 2, 3, 96, true, true, GlobalPool.TOKEN, 6, 32, 32, 4);
         ViTModel model = new ViTModel(k.config(), RandomWeights.create(k.config(), 7));
-        Tensor batch = randomPixels(8, 4, 3, 32, 32);
+        Tensor batch = RandomWeights.pixels(8, 4, 3, 32, 32);
         int size = 3 * 32 * 32;
         try (InferenceEngine cpu = new CpuEngine(model, new EngineOptions(2, null))) {
             float[] all = cpu.forward(batch, false).logits().toArray().clone();

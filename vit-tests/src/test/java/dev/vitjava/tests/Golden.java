@@ -95,14 +95,4 @@ final class Golden {
         }
         return max;
     }
-
-    /** Random normalised pixels (N, C, H, W), standard normal. */
-    static Tensor randomPixels(long seed, int batch, int channels, int height, int width) {
-        java.util.Random r = new java.util.Random(seed);
-        float[] v = new float[batch * channels * height * width];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) r.nextGaussian();
-        }
-        return Tensor.of(v, batch, channels, height, width);
-    }
 }

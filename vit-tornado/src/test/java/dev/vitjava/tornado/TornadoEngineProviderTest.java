@@ -26,16 +26,6 @@ class TornadoEngineProviderTest {
         return new ViTModel(c, RandomWeights.create(c, 3));
     }
 
-    /** (batch, 3, 8, 8) pixels, standard normal. */
-    static Tensor pixels(long seed, int batch) {
-        java.util.Random r = new java.util.Random(seed);
-        float[] v = new float[batch * 3 * 8 * 8];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) r.nextGaussian();
-        }
-        return Tensor.of(v, batch, 3, 8, 8);
-    }
-
     @Test
     void theServiceLoaderFindsTheBackendAndItIsAvailableUnderTheArgfile() {
         EngineProvider provider = Backends.find("tornado");
@@ -58,7 +48,7 @@ class TornadoEngineProviderTest {
     @Test
     void aDeviceIsSelectedByBackendAndIndex() {
         ViTModel model = tinyModel();
-        Tensor pixels = pixels(1, 1);
+        Tensor pixels = RandomWeights.pixels(1, 1, 3, 8, 8);
         try (InferenceEngine engine = new TornadoEngineProvider().create(model, new EngineOptions(0, "0:0"))) {
             assertThat(engine.name()).isEqualTo("tornado");
             assertThat(engine.forward(pixels, false).logits().shape()).containsExactly(1, 3);
@@ -74,7 +64,7 @@ class TornadoEngineProviderTest {
     @Test
     void theProfilerReportsEveryKernelAndKeepsCompilationApart() {
         ViTModel model = tinyModel();
-        Tensor pixels = pixels(2, 2);
+        Tensor pixels = RandomWeights.pixels(2, 2, 3, 8, 8);
         try (TornadoEngine engine = TornadoEngine.open(model, EngineOptions.defaults())) {
             DeviceProfile p = engine.profile(pixels, 1, 3);
             System.out.println(p);
