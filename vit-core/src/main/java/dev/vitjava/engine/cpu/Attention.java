@@ -29,11 +29,11 @@ final class Attention {
         void ensure(int tokens, int headDim) {
             int keyPanels = (tokens + NR - 1) / NR;
             int valuePanels = (headDim + NR - 1) / NR;
-            if (keys.length < keyPanels * headDim * NR) {
-                keys = new float[keyPanels * headDim * NR];
+            if (keys.length < keyPanels * headDim * NR + CacheLines.FLOATS) {
+                keys = new float[keyPanels * headDim * NR + CacheLines.FLOATS];
             }
-            if (values.length < valuePanels * tokens * NR) {
-                values = new float[valuePanels * tokens * NR];
+            if (values.length < valuePanels * tokens * NR + CacheLines.FLOATS) {
+                values = new float[valuePanels * tokens * NR + CacheLines.FLOATS];
             }
             if (strip.length < MR * keyPanels * NR) {
                 strip = new float[MR * keyPanels * NR];
@@ -76,23 +76,26 @@ final class Attention {
         float[] values = s.values;
         float[] strip = s.strip;
         float[] tile = s.tile;
+        // Panels start on a cache line (looked up per head: these young arrays move at every minor GC).
+        int k0 = CacheLines.offset(keys);
+        int v0 = CacheLines.offset(values);
         int row0 = b * tokens;
         for (int j = 0; j < tokens; j++) {
             int src = (row0 + j) * ldq + h * hd;
-            int kBase = (j / NR) * hd * NR + j % NR;
+            int kBase = k0 + (j / NR) * hd * NR + j % NR;
             for (int e = 0; e < hd; e++) {
                 keys[kBase + e * NR] = qkv[src + d + e];
             }
             for (int q = 0; q < valuePanels; q++) {
                 int e0 = q * NR;
-                System.arraycopy(qkv, src + 2 * d + e0, values, (q * tokens + j) * NR, Math.min(NR, hd - e0));
+                System.arraycopy(qkv, src + 2 * d + e0, values, v0 + (q * tokens + j) * NR, Math.min(NR, hd - e0));
             }
         }
         for (int i0 = 0; i0 < queries; i0 += MR) {
             int valid = Math.min(MR, queries - i0);
             int q0 = (row0 + i0) * ldq + h * hd;
             for (int p = 0; p < keyPanels; p++) {
-                Gemm.kernel(qkv, q0, ldq, keys, p * hd * NR, hd, tile);
+                Gemm.kernel(qkv, q0, ldq, keys, k0 + p * hd * NR, hd, tile);
                 scaleInto(tile, scale, strip, lds, p * NR);
             }
             for (int r = 0; r < MR; r++) {
@@ -106,7 +109,7 @@ final class Attention {
                 }
             }
             for (int q = 0; q < valuePanels; q++) {
-                Gemm.kernel(strip, 0, lds, values, q * tokens * NR, tokens, tile);
+                Gemm.kernel(strip, 0, lds, values, v0 + q * tokens * NR, tokens, tile);
                 int e0 = q * NR;
                 int n = Math.min(NR, hd - e0);
                 for (int r = 0; r < valid; r++) {

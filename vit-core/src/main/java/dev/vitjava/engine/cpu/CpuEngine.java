@@ -86,6 +86,8 @@ public final class CpuEngine implements InferenceEngine {
     private final float[] fcNormW;
     private final float[] fcNormB;
     private final PackedLinear head;
+    /** All packed weights. */
+    private final PackedLinear.Arena packed;
     private final WorkerPool pool;
     private final Attention.Scratch[] scratch;
     private volatile StageProfiler profiler;
@@ -122,6 +124,7 @@ public final class CpuEngine implements InferenceEngine {
         try {
             ViTWeights w = model.weights();
             PackedLinear.Arena arena = new PackedLinear.Arena(packedSize(c));
+            this.packed = arena;
             this.patchEmbed = PackedLinear.of(w.patchEmbed().weight(), w.patchEmbed().bias(), d,
                     chans * patch * patch, arena, pool);
             this.cls = w.clsToken() == null ? null : copy(w.clsToken());
@@ -217,6 +220,7 @@ public final class CpuEngine implements InferenceEngine {
         int ldQ = blocks.length == 0 ? NR : blocks[0].qkv.outPadded;
         int ldH = blocks.length == 0 ? NR : blocks[0].fc1.outPadded;
         ensureCapacity(rows, batch * g, batch, ldD, ldQ, ldH);
+        packed.align();
         StageProfiler prof = profiler;
         long t = prof == null ? 0 : System.nanoTime();
         Trace tr = new Trace(trace);

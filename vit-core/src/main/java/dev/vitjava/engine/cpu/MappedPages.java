@@ -2,9 +2,6 @@ package dev.vitjava.engine.cpu;
 
 import java.io.IOException;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
-import java.lang.reflect.Array;
 import java.nio.Buffer;
 import java.lang.ref.Reference;
 import java.nio.FloatBuffer;
@@ -21,8 +18,7 @@ import java.util.List;
  * change any data: on Linux, for a direct buffer that lies inside a <em>shared, file-backed</em> mapping (as
  * {@code FileChannel.map(READ_ONLY)} makes), whose pages are simply read back from the page cache if the caller
  * touches the tensor again. Heap buffers, anonymous memory and private mappings are left alone. It needs native
- * access ({@code --enable-native-access=ALL-UNNAMED}, set by the {@code vit} launcher); without it this does
- * nothing, and nothing is printed.
+ * access (see {@link Native}); without it this does nothing, and nothing is printed.
  */
 final class MappedPages {
 
@@ -34,9 +30,9 @@ final class MappedPages {
     private static final MethodHandle ADDRESS;
 
     static {
-        MethodHandle[] h = handles();
-        MADVISE = h == null ? null : h[0];
-        ADDRESS = h == null ? null : h[1];
+        boolean off = Boolean.getBoolean("vit.cpu.keepMapped");
+        MADVISE = off ? null : Native.function("madvise", int.class, long.class, long.class, int.class);
+        ADDRESS = MADVISE == null ? null : Native.bufferAddress();
     }
 
     /** Shared file-backed mappings of this process: [start, end) pairs, read once per instance. */
@@ -48,7 +44,7 @@ final class MappedPages {
 
     /** A snapshot of the process's shared file mappings, or one that does nothing where madvise is unavailable. */
     static MappedPages snapshot() {
-        if (MADVISE == null) {
+        if (ADDRESS == null) {
             return new MappedPages(new long[0]);
         }
         List<Long> r = new ArrayList<>();
@@ -106,53 +102,5 @@ final class MappedPages {
             }
         }
         return false;
-    }
-
-    /**
-     * The foreign-function API by reflection (the project compiles for Java 21, where it is a preview API; from Java
-     * 22 on it is final). The pointer argument is passed as a 64-bit integer, which the C ABIs of the 64-bit Linux
-     * platforms treat the same way.
-     */
-    private static MethodHandle[] handles() {
-        try {
-            if (!System.getProperty("os.name", "").startsWith("Linux")
-                    || !"64".equals(System.getProperty("sun.arch.data.model"))
-                    || Boolean.getBoolean("vit.cpu.keepMapped")
-                    || !(boolean) Module.class.getMethod("isNativeAccessEnabled").invoke(MappedPages.class.getModule())) {
-                return null;
-            }
-            MethodHandles.Lookup lookup = MethodHandles.publicLookup();
-            Class<?> linkerC = Class.forName("java.lang.foreign.Linker");
-            Class<?> segC = Class.forName("java.lang.foreign.MemorySegment");
-            Class<?> layoutC = Class.forName("java.lang.foreign.MemoryLayout");
-            Class<?> valueC = Class.forName("java.lang.foreign.ValueLayout");
-            Class<?> fdC = Class.forName("java.lang.foreign.FunctionDescriptor");
-            Class<?> optionC = Class.forName("java.lang.foreign.Linker$Option");
-            Object linker = linkerC.getMethod("nativeLinker").invoke(null);
-            Object symbolLookup = linkerC.getMethod("defaultLookup").invoke(linker);
-            java.util.Optional<?> sym = (java.util.Optional<?>) Class.forName("java.lang.foreign.SymbolLookup").getMethod("find", String.class)
-                    .invoke(symbolLookup, "madvise");
-            if (sym.isEmpty()) {
-                return null;
-            }
-            Object i32 = valueC.getField("JAVA_INT").get(null);
-            Object i64 = valueC.getField("JAVA_LONG").get(null);
-            Object args = Array.newInstance(layoutC, 3);
-            Array.set(args, 0, i64);
-            Array.set(args, 1, i64);
-            Array.set(args, 2, i32);
-            Object fd = fdC.getMethod("of", layoutC, args.getClass()).invoke(null, i32, args);
-            MethodHandle madvise = (MethodHandle) linkerC.getMethod("downcallHandle", segC, fdC,
-                    Array.newInstance(optionC, 0).getClass())
-                    .invoke(linker, sym.get(), fd, Array.newInstance(optionC, 0));
-            MethodHandle ofBuffer = lookup.findStatic(segC, "ofBuffer", MethodType.methodType(segC, Buffer.class));
-            MethodHandle address = lookup.findVirtual(segC, "address", MethodType.methodType(long.class));
-            MethodHandle addressOf = MethodHandles.filterReturnValue(ofBuffer, address);
-            return new MethodHandle[] {
-                madvise.asType(MethodType.methodType(int.class, long.class, long.class, int.class)),
-                addressOf.asType(MethodType.methodType(long.class, Buffer.class))};
-        } catch (Throwable e) {
-            return null;
-        }
     }
 }

@@ -20,29 +20,51 @@ final class PackedLinear {
     final int out;
     final int outPadded;
     final int panels;
-    /** The shared array, and where this layer starts in it. */
+    /** The shared array, and where this layer starts in the arena. */
     final float[] weight;
-    final int offset;
+    private final Arena arena;
+    private final int offset;
     final float[] bias;
 
-    /** Hands out slices of one array; size it with {@link #size(int, int)} first. */
+    /**
+     * Hands out slices of one array; size it with {@link #size(int, int)} first. The slices start on a cache line
+     * ({@link CacheLines}): every panel is a whole number of lines, so every vector load of the kernel is aligned.
+     */
     static final class Arena {
         private final float[] data;
+        /** Where slice offset 0 lies in {@link #data}. */
+        private int base;
         private int used;
         /** Releases the mapped pages of the packed source weights (see {@link MappedPages}). */
         final MappedPages mapped = MappedPages.snapshot();
 
         Arena(long floats) {
-            if (floats > Integer.MAX_VALUE - 16) {
+            if (floats > Integer.MAX_VALUE - 2 * CacheLines.FLOATS) {
                 throw new IllegalArgumentException("model too large for one packed array: " + floats + " floats");
             }
-            this.data = new float[(int) floats];
+            this.data = new float[(int) floats + CacheLines.FLOATS];
+            this.base = CacheLines.offset(data);
         }
 
         private int take(int n) {
             int at = used;
             used += n;
             return at;
+        }
+
+        /**
+         * Moves the packed data back onto a cache-line boundary if the garbage collector has moved the array since
+         * (rare: it is one large old-generation object). Not thread-safe: call it before a pass, not during one.
+         */
+        void align() {
+            moveTo(CacheLines.offset(data));
+        }
+
+        void moveTo(int newBase) {
+            if (newBase != base) {
+                System.arraycopy(data, base, data, newBase, used);
+                base = newBase;
+            }
         }
     }
 
@@ -58,13 +80,14 @@ final class PackedLinear {
         this.panels = (out + Gemm.NR - 1) / Gemm.NR;
         this.outPadded = panels * Gemm.NR;
         this.weight = arena.data;
+        this.arena = arena;
         this.offset = arena.take(Math.multiplyExact(panels * in, Gemm.NR));
         this.bias = new float[outPadded];
     }
 
     /** Offset of a panel in {@link #weight}. */
     int panelOffset(int panel) {
-        return offset + panel * in * Gemm.NR;
+        return arena.base + offset + panel * in * Gemm.NR;
     }
 
     /** Packs {@code layer}; the work is split over panels on {@code pool}. */
