@@ -1,7 +1,6 @@
 package dev.vitjava.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -128,34 +127,33 @@ final class Attention {
         }
     }
 
-    /** Softmax of x[off, off + n) in place; entries up to the next multiple of L become 0. */
+    /**
+     * Softmax of x[off, off + n) in place. The lanes up to the next multiple of L must exist: they are set to
+     * -infinity first and come out as (unused) values below 1e-37. Every loop then runs on whole vectors with a
+     * single exp call site, which C2 inlines: a second, masked call site for the tail made the method too large to
+     * inline exp into, and a vector passed to a call that is not inlined is boxed on the heap.
+     */
     static void softmax(float[] x, int off, int n) {
-        int full = n - n % L;
-        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        int j = 0;
-        for (; j < full; j += L) {
-            mx = mx.max(FloatVector.fromArray(S, x, off + j));
+        int end = (n + L - 1) / L * L;
+        if (end > n) {
+            int last = off + end - L;
+            FloatVector.fromArray(S, x, last).blend(Float.NEGATIVE_INFINITY, S.indexInRange(end - L, n).not())
+                    .intoArray(x, last);
         }
-        VectorMask<Float> tail = S.indexInRange(j, n);
-        if (j < n) {
-            mx = mx.max(FloatVector.fromArray(S, x, off + j).blend(Float.NEGATIVE_INFINITY, tail.not()));
+        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < end; j += L) {
+            mx = mx.max(FloatVector.fromArray(S, x, off + j));
         }
         float max = VectorMath.max(mx);
         FloatVector sum = FloatVector.zero(S);
-        for (j = 0; j < full; j += L) {
+        for (int j = 0; j < end; j += L) {
             FloatVector e = VectorMath.exp(FloatVector.fromArray(S, x, off + j).sub(max));
             e.intoArray(x, off + j);
             sum = sum.add(e);
         }
-        if (j < n) {
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, x, off + j).sub(max)).blend(0f, tail.not());
-            e.intoArray(x, off + j);
-            sum = sum.add(e);
-            j += L;
-        }
         float inv = 1f / VectorMath.sum(sum);
-        for (int k = 0; k < j; k += L) {
-            FloatVector.fromArray(S, x, off + k).mul(inv).intoArray(x, off + k);
+        for (int j = 0; j < end; j += L) {
+            FloatVector.fromArray(S, x, off + j).mul(inv).intoArray(x, off + j);
         }
     }
 }
