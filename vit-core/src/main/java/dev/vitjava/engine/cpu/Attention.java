@@ -1,6 +1,7 @@
 package dev.vitjava.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -79,15 +80,27 @@ final class Attention {
         int k0 = CacheLines.offset(keys);
         int v0 = CacheLines.offset(values);
         int row0 = b * tokens;
-        for (int j = 0; j < tokens; j++) {
-            int src = (row0 + j) * ldq + h * hd;
-            int kBase = k0 + (j / NR) * hd * NR + j % NR;
-            for (int e = 0; e < hd; e++) {
-                keys[kBase + e * NR] = qkv[src + d + e];
+        // Keys are transposed in L x L blocks: one token at a time would write hd cache lines per token, and the
+        // key panels (hd * 4 KB) do not stay in L1.
+        for (int j0 = 0; j0 < tokens; j0 += L) {
+            int j1 = Math.min(tokens, j0 + L);
+            int panel = k0 + (j0 / NR) * hd * NR + j0 % NR;
+            for (int e0 = 0; e0 < hd; e0 += L) {
+                int e1 = Math.min(hd, e0 + L);
+                for (int j = j0; j < j1; j++) {
+                    int src = (row0 + j) * ldq + h * hd + d;
+                    int dst = panel + j - j0;
+                    for (int e = e0; e < e1; e++) {
+                        keys[dst + e * NR] = qkv[src + e];
+                    }
+                }
             }
+        }
+        for (int j = 0; j < tokens; j++) {
+            int src = (row0 + j) * ldq + h * hd + 2 * d;
             for (int q = 0; q < valuePanels; q++) {
                 int e0 = q * NR;
-                System.arraycopy(qkv, src + 2 * d + e0, values, v0 + (q * tokens + j) * NR, Math.min(NR, hd - e0));
+                System.arraycopy(qkv, src + e0, values, v0 + (q * tokens + j) * NR, Math.min(NR, hd - e0));
             }
         }
         for (int i0 = 0; i0 < queries; i0 += MR) {
@@ -142,7 +155,8 @@ final class Attention {
         }
         FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < end; j += L) {
-            mx = mx.max(FloatVector.fromArray(S, x, off + j));
+            FloatVector v = FloatVector.fromArray(S, x, off + j);
+            mx = mx.blend(v, v.compare(VectorOperators.GT, mx));
         }
         float max = VectorMath.max(mx);
         FloatVector sum = FloatVector.zero(S);

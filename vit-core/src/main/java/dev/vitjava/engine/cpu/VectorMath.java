@@ -1,7 +1,6 @@
 package dev.vitjava.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -75,7 +74,8 @@ public final class VectorMath {
     /** Largest lane. */
     public static float max(FloatVector v) {
         for (VectorShuffle<Float> s : BUTTERFLY) {
-            v = v.max(v.rearrange(s));
+            FloatVector r = v.rearrange(s);
+            v = v.blend(r, r.compare(VectorOperators.GT, v));
         }
         return v.lane(0);
     }
@@ -123,10 +123,14 @@ public final class VectorMath {
      * result never underflows to 0 or a subnormal).
      */
     public static FloatVector exp(FloatVector x) {
-        x = x.max(EXP_MIN);
-        FloatVector n = x.mul(LOG2E).add(ROUND_MAGIC).sub(ROUND_MAGIC);
-        IntVector e = (IntVector) n.add(127f).convert(VectorOperators.F2I, 0);
-        FloatVector scale = e.lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        // compare + blend instead of max(): FloatVector.max has Java's NaN and signed-zero rules, five instructions.
+        x = x.blend(EXP_MIN, x.compare(VectorOperators.LT, EXP_MIN));
+        // t holds n = round(x log2 e) in its low mantissa bits: bits(t) = bits(ROUND_MAGIC) + n, and since
+        // bits(ROUND_MAGIC) << 23 overflows to 0, 2^n = (bits(t) + 127) << 23 with no float-to-int conversion
+        // (a conversion that C2 compiled about three times slower than this whole function).
+        FloatVector t = x.mul(LOG2E).add(ROUND_MAGIC);
+        FloatVector n = t.sub(ROUND_MAGIC);
+        FloatVector scale = t.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector r = n.fma(NEG_LN2_HI, x);
         r = n.fma(NEG_LN2_LO, r);
         FloatVector p = VE5.fma(r, VE4).fma(r, VE3).fma(r, VE2).fma(r, VE1).fma(r, VE0);
@@ -140,7 +144,7 @@ public final class VectorMath {
         FloatVector z = x.mul(x);
         FloatVector ps = S7.fma(z, S6).fma(z, S5).fma(z, S4).fma(z, S3).fma(z, S2).fma(z, S1).fma(z, S0);
         FloatVector small = x.fma(ps, x);
-        FloatVector c = ax.min(ERF_CLAMP);
+        FloatVector c = ax.blend(ERF_CLAMP, ax.compare(VectorOperators.GT, ERF_CLAMP));
         FloatVector u = c.sub(2.5f).mul(1f / 1.5f);
         FloatVector e = exp(c.mul(c).neg());
         FloatVector pl = G10.fma(u, G9).fma(u, G8).fma(u, G7).fma(u, G6).fma(u, G5).fma(u, G4).fma(u, G3)
