@@ -18,6 +18,7 @@ import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Locale;
@@ -86,6 +87,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         validate();
+        engineOptions.prepare();
         long t0 = System.nanoTime();
         ViTModel model;
         String modelName;
@@ -113,6 +115,7 @@ final class BenchCommand implements Callable<Integer> {
             Tensor pixels = RandomWeights.pixels(seed + 1, batch, c.inChans(), c.imgHeight(), c.imgWidth());
             engine.forward(pixels, false);
             long t3 = System.nanoTime();
+            long sinceStart = ManagementFactory.getRuntimeMXBean().getUptime();
             for (int i = 0; i < warmup; i++) {
                 engine.forward(pixels, false);
             }
@@ -133,7 +136,7 @@ final class BenchCommand implements Callable<Integer> {
             // the profiler's own cost stays out of the timings above
             DeviceProfile device = engine instanceof KernelProfiling kp ? kp.profile(pixels, 0, iters) : null;
             Report r = new Report(engineOptions.backend, modelName, c, parameters, batch, threads(engine), warmup,
-                    msPerImage, (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, profile.perImage(iters * batch),
+                    msPerImage, (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, sinceStart, profile.perImage(iters * batch),
                     device);
             PrintWriter out = spec.commandLine().getOut();
             out.print(format.equals("json") ? r.json() : r.text());
@@ -197,7 +200,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private record Report(String backend, String model, ViTConfig config, long parameters, int batch, int threads,
-            int warmup, double[] msPerImage, double loadMs, double engineMs, double firstMs,
+            int warmup, double[] msPerImage, double loadMs, double engineMs, double firstMs, long sinceStart,
             Map<StageProfiler.Stage, Double> stages, DeviceProfile device) {
 
         double median() {
@@ -239,6 +242,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("load_ms", round(loadMs));
             o.put("engine_init_ms", round(engineMs));
             o.put("first_forward_ms", round(firstMs));
+            o.put("first_result_since_jvm_start_ms", sinceStart);
             if (!stages.isEmpty()) {
                 ObjectNode s = o.putObject("stages_ms_per_image");
                 stages.forEach((k, v) -> s.put(k.key(), round(v)));
@@ -273,8 +277,9 @@ final class BenchCommand implements Callable<Integer> {
                     parameters / 1e6, batch, config.inChans(), config.imgHeight(), config.imgWidth()));
             b.append(String.format(Locale.ROOT, "backend   %s%s, %d warm-up + %d timed passes%n", backend,
                     threads > 0 ? " (" + threads + " threads)" : "", warmup, msPerImage.length));
-            b.append(String.format(Locale.ROOT, "load      %.0f ms model, %.0f ms engine, %.0f ms first forward%n",
-                    loadMs, engineMs, firstMs));
+            b.append(String.format(Locale.ROOT,
+                    "load      %.0f ms model, %.0f ms engine, %.0f ms first forward (%d ms after JVM start)%n",
+                    loadMs, engineMs, firstMs, sinceStart));
             b.append(String.format(Locale.ROOT, "ms/image  median %.2f  min %.2f  max %.2f%n", median(), min(),
                     max()));
             b.append(String.format(Locale.ROOT, "images/s  %.2f%n", 1000 / median()));

@@ -78,6 +78,7 @@ final class ClassifyCommand implements Callable<Integer> {
             throw new VitException("--top-k must be at least 1, not " + topK);
         }
         List<Path> files = expand(paths);
+        engineOptions.prepare();
         LoadedModel model = modelOptions.load();
         List<String> labels = labelsFile != null
                 ? Labels.fromFile(labelsFile, model.model().config().numClasses()) : model.labels();

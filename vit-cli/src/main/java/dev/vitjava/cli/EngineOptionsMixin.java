@@ -21,6 +21,11 @@ final class EngineOptionsMixin {
             description = "Device for the tornado backend, as backend:device (e.g. 0:1; see 'vit devices').")
     String device;
 
+    /** Starts the backend's model-independent preparation, so it overlaps loading the model. */
+    void prepare() {
+        Backends.find(backend).prepare();
+    }
+
     InferenceEngine create(ViTModel model) {
         return Backends.create(backend, model, new EngineOptions(threads, device));
     }

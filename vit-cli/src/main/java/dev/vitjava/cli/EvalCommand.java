@@ -77,6 +77,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        engineOptions.prepare();
         LoadedModel model = modelOptions.load();
         Preprocessing preprocessing = preprocessOptions.forModel(model);
         ImageDecoder decoder = preprocessOptions.decoder();

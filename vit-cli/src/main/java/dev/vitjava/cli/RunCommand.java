@@ -48,6 +48,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        engineOptions.prepare();
         LoadedModel loaded = modelOptions.load();
         Tensor pixels;
         try (Safetensors in = Safetensors.open(input)) {

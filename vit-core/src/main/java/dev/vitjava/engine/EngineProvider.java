@@ -27,5 +27,13 @@ public interface EngineProvider {
         return List.of();
     }
 
+    /**
+     * Starts, in the background, whatever one-time preparation this backend needs before its first engine and that
+     * does not depend on the model (the cpu backend's JIT warm-up), so it overlaps start-up and model loading.
+     * Optional: {@link #create} does it anyway (and waits for it) when it was not started.
+     */
+    default void prepare() {
+    }
+
     InferenceEngine create(ViTModel model, EngineOptions options);
 }

@@ -54,6 +54,11 @@ public final class CpuEngine implements InferenceEngine {
         }
 
         @Override
+        public void prepare() {
+            Warmup.start();
+        }
+
+        @Override
         public InferenceEngine create(ViTModel model, EngineOptions options) {
             return new CpuEngine(model, options);
         }

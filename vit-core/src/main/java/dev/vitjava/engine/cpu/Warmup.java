@@ -1,5 +1,6 @@
 package dev.vitjava.engine.cpu;
 
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -9,19 +10,55 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * C2 code compiled from a partial profile is thrown away (deoptimised) when a new branch shows up. So once per JVM
  * this calls every kernel on tiny operands, through every branch, about as often as the tier thresholds ask.
  * Results are discarded; only the profiles and the compiled code matter.
+ *
+ * <p>It runs on its own thread, started by {@link #start()} as early as the caller knows the cpu backend will be
+ * used (the CLI does so before it loads the model), so it overlaps the JVM's single-threaded start-up; engines wait
+ * for it in {@link #ensure()}.
  */
 final class Warmup {
 
-    private static final AtomicBoolean DONE = new AtomicBoolean();
+    private static final AtomicBoolean STARTED = new AtomicBoolean();
+    private static final CountDownLatch DONE = new CountDownLatch(1);
+    private static volatile Throwable failure;
     private static final int L = VectorMath.L;
 
     private Warmup() {
     }
 
-    /** Runs once per JVM (later calls return at once). */
+    /** Starts the warm-up on a daemon thread, once per JVM (later calls do nothing). */
+    static void start() {
+        if (!STARTED.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                run();
+            } catch (Throwable e) {
+                failure = e;
+            } finally {
+                DONE.countDown();
+            }
+        }, "vit-cpu-warmup");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Returns once the warm-up has run, starting it first if nobody did. */
     static void ensure() {
-        if (DONE.compareAndSet(false, true)) {
-            run();
+        start();
+        boolean interrupted = false;
+        while (DONE.getCount() > 0) {
+            try {
+                DONE.await();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (failure != null) {
+            throw new IllegalStateException("cpu engine warm-up failed", failure);
         }
     }
 
