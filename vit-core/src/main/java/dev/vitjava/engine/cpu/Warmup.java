@@ -66,6 +66,10 @@ final class Warmup {
     static volatile float sink;
 
     private static void run() {
+        // Linking the foreign-function handles (alignment, page release) takes about 0.1 s: do it here, off the
+        // thread that loads the model.
+        CacheLines.known();
+        MappedPages.snapshot();
         long t0 = System.nanoTime();
         int mr = Gemm.MR;
         int nr = Gemm.NR;
