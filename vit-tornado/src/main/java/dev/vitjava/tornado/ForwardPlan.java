@@ -341,9 +341,9 @@ final class ForwardPlan implements AutoCloseable {
     /**
      * Runs the graphs in order on a batch of this plan's shape.
      *
-     * @param profile null, or a list that receives one {@link GraphProfile} per graph
+     * @param profile null, or a list that receives one profile per graph
      */
-    Output run(Tensor input, List<GraphProfile> profile) {
+    Output run(Tensor input, List<DeviceProfile> profile) {
         FloatArrays.copy(input.data(), pixels, pixels.getSize());
         boolean wantProfile = profile != null;
         if (wantProfile != profilerOn) {
@@ -378,12 +378,8 @@ final class ForwardPlan implements AutoCloseable {
         return deviceName;
     }
 
-    /** One graph's share of a profiled call. */
-    record GraphProfile(String graph, long kernelNanos, long copyInNanos, long copyOutNanos, long bytesIn,
-            long bytesOut, long dispatchNanos, List<DeviceProfile.Kernel> kernels) {
-    }
-
-    private GraphProfile graphProfile(int index, TornadoProfilerResult r) {
+    /** One graph's share of a profiled call (no wall or compile time: those belong to the whole call). */
+    private DeviceProfile graphProfile(int index, TornadoProfilerResult r) {
         String logical = logicalNames.get(index);
         List<DeviceProfile.Kernel> kernels = new ArrayList<>();
         JsonNode graph = lastLogEntry(r.getProfileLog(), graphNames.get(index));
@@ -398,8 +394,8 @@ final class ForwardPlan implements AutoCloseable {
             }
         }
         kernels.sort(java.util.Comparator.comparingInt(k -> taskOrder(k.name())));
-        return new GraphProfile(logical, r.getDeviceKernelTime(), r.getDeviceWriteTime(), r.getDeviceReadTime(),
-                r.getTotalBytesCopyIn(), r.getTotalBytesCopyOut(),
+        return new DeviceProfile(deviceName, 1, 0, 0, r.getDeviceKernelTime(), r.getDeviceWriteTime(),
+                r.getDeviceReadTime(), r.getTotalBytesCopyIn(), r.getTotalBytesCopyOut(),
                 r.getKernelDispatchTime() + r.getDataTransferDispatchTime(), kernels);
     }
 

@@ -86,11 +86,11 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
         int batch = pixels.dim(0);
         long start = System.nanoTime();
         ForwardPlan plan = plan(new ForwardPlan.Key(batch, grid[0], grid[1], trace));
-        List<ForwardPlan.GraphProfile> graphs = profile ? new ArrayList<>() : null;
+        List<DeviceProfile> graphs = profile ? new ArrayList<>() : null;
         ForwardPlan.Output out = plan.run(pixels, graphs);
         long wall = System.nanoTime() - start;
         if (profile) {
-            lastProfile = summarise(plan, wall, graphs);
+            lastProfile = combine(plan.deviceName(), plan.compileNanos, wall, 1, graphs);
         }
 
         int d = c.embedDim();
@@ -146,7 +146,8 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
             forward(pixels, false, true);
             each.add(lastProfile);
         }
-        return average(each);
+        return combine(each.get(0).device(), each.get(0).jitCompileNanos(),
+                each.stream().mapToLong(DeviceProfile::wallNanos).sum(), runs, each);
     }
 
     @Override
@@ -159,41 +160,21 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
         return Optional.ofNullable(lastProfile);
     }
 
-    private static DeviceProfile summarise(ForwardPlan plan, long wall, List<ForwardPlan.GraphProfile> graphs) {
+    /**
+     * The parts' counters summed and their kernels merged by name (in first-seen order), all divided by
+     * {@code runs}: the graphs of one call (runs = 1; every task name is distinct) or the calls averaged by
+     * {@link #profile}. {@code wallNanos} is the total over the runs.
+     */
+    private static DeviceProfile combine(String device, long jitNanos, long wallNanos, int runs,
+            List<DeviceProfile> parts) {
         long kernel = 0;
         long in = 0;
         long out = 0;
         long bytesIn = 0;
         long bytesOut = 0;
         long dispatch = 0;
-        List<DeviceProfile.Kernel> kernels = new ArrayList<>();
-        for (ForwardPlan.GraphProfile g : graphs) {
-            kernel += g.kernelNanos();
-            in += g.copyInNanos();
-            out += g.copyOutNanos();
-            bytesIn += g.bytesIn();
-            bytesOut += g.bytesOut();
-            dispatch += g.dispatchNanos();
-            kernels.addAll(g.kernels());
-        }
-        return new DeviceProfile(plan.deviceName(), 1, plan.compileNanos, wall, kernel, in, out, bytesIn, bytesOut,
-                dispatch, kernels);
-    }
-
-    private static DeviceProfile average(List<DeviceProfile> runs) {
-        int n = runs.size();
-        DeviceProfile first = runs.get(0);
-        long wall = 0;
-        long kernel = 0;
-        long in = 0;
-        long out = 0;
-        long bytesIn = 0;
-        long bytesOut = 0;
-        long dispatch = 0;
-        LinkedHashMap<String, long[]> perKernel = new LinkedHashMap<>();
-        LinkedHashMap<String, String> methods = new LinkedHashMap<>();
-        for (DeviceProfile p : runs) {
-            wall += p.wallNanos();
+        LinkedHashMap<String, DeviceProfile.Kernel> merged = new LinkedHashMap<>();
+        for (DeviceProfile p : parts) {
             kernel += p.kernelNanos();
             in += p.copyInNanos();
             out += p.copyOutNanos();
@@ -201,15 +182,14 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
             bytesOut += p.bytesOut();
             dispatch += p.dispatchNanos();
             for (DeviceProfile.Kernel k : p.kernels()) {
-                perKernel.computeIfAbsent(k.name(), key -> new long[1])[0] += k.nanos();
-                methods.putIfAbsent(k.name(), k.method());
+                merged.merge(k.name(), k,
+                        (a, b) -> new DeviceProfile.Kernel(a.name(), a.method(), a.nanos() + b.nanos()));
             }
         }
-        List<DeviceProfile.Kernel> kernels = new ArrayList<>();
-        perKernel.forEach((name, total) -> kernels.add(new DeviceProfile.Kernel(name, methods.get(name),
-                total[0] / n)));
-        return new DeviceProfile(first.device(), n, first.jitCompileNanos(), wall / n, kernel / n, in / n, out / n,
-                bytesIn / n, bytesOut / n, dispatch / n, kernels);
+        List<DeviceProfile.Kernel> kernels = merged.values().stream()
+                .map(k -> new DeviceProfile.Kernel(k.name(), k.method(), k.nanos() / runs)).toList();
+        return new DeviceProfile(device, runs, jitNanos, wallNanos / runs, kernel / runs, in / runs, out / runs,
+                bytesIn / runs, bytesOut / runs, dispatch / runs, kernels);
     }
 
     @Override
