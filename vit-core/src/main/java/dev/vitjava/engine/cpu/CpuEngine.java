@@ -266,21 +266,11 @@ public final class CpuEngine implements InferenceEngine {
         int fullBlocks = clsOnly ? blocks.length - 1 : blocks.length;
         for (int i = 0; i < fullBlocks; i++) {
             BlockWeights bw = blocks[i];
-            layerNorm(x, h, rows, ldD, bw.norm1W, bw.norm1B);
-            t = lap(prof, Stage.NORM, t);
-            Gemm.multiply(pool, h, ldD, rows, bw.qkv, qkv, ldQ, Gemm.STORE);
-            t = lap(prof, Stage.QKV, t);
+            t = normQkv(bw, rows, ldD, ldQ, prof, t);
             float[] probs = trace ? new float[batch * heads * tokens * tokens] : null;
             Attention.run(pool, scratch, qkv, ldQ, attnOut, ldD, batch, tokens, heads, headDim, probs);
             t = lap(prof, Stage.ATTENTION, t);
-            Gemm.multiply(pool, attnOut, ldD, rows, bw.proj, x, ldD, Gemm.ADD);
-            t = lap(prof, Stage.PROJ, t);
-            layerNorm(x, h, rows, ldD, bw.norm2W, bw.norm2B);
-            t = lap(prof, Stage.NORM, t);
-            Gemm.multiply(pool, h, ldD, rows, bw.fc1, mlp, ldH, Gemm.GELU);
-            t = lap(prof, Stage.MLP_FC1, t);
-            Gemm.multiply(pool, mlp, ldH, rows, bw.fc2, x, ldD, Gemm.ADD);
-            t = lap(prof, Stage.MLP_FC2, t);
+            t = projMlp(bw, attnOut, x, h, mlp, rows, ldD, ldH, prof, t);
             if (trace) {
                 tr.put(Trace.blockAttn(i), probs, batch, heads, tokens, tokens);
                 tr.put(Trace.blockOut(i), compact(x, rows, ldD, d), batch, tokens, d);
@@ -328,23 +318,38 @@ public final class CpuEngine implements InferenceEngine {
     /** The last block for the class tokens only; leaves its output rows in {@link #clsX}. */
     private long lastBlockClassToken(BlockWeights bw, int batch, int tokens, int rows, int ldD, int ldQ, int ldH,
             StageProfiler prof, long t) {
-        layerNorm(x, h, rows, ldD, bw.norm1W, bw.norm1B);
-        t = lap(prof, Stage.NORM, t);
-        Gemm.multiply(pool, h, ldD, rows, bw.qkv, qkv, ldQ, Gemm.STORE);
-        t = lap(prof, Stage.QKV, t);
+        t = normQkv(bw, rows, ldD, ldQ, prof, t);
         Attention.run(pool, scratch, qkv, ldQ, attnOut, ldD, batch, tokens, 1, heads, headDim, null);
         for (int b = 0; b < batch; b++) {
             System.arraycopy(x, b * tokens * ldD, clsX, b * ldD, ldD);
             System.arraycopy(attnOut, b * tokens * ldD, clsA, b * ldD, ldD);
         }
         t = lap(prof, Stage.ATTENTION, t);
-        Gemm.multiply(pool, clsA, ldD, batch, bw.proj, clsX, ldD, Gemm.ADD);
-        t = lap(prof, Stage.PROJ, t);
-        layerNorm(clsX, clsA, batch, ldD, bw.norm2W, bw.norm2B);
+        // clsA holds the attention output until proj has read it, then the normalised rows
+        return projMlp(bw, clsA, clsX, clsA, clsM, batch, ldD, ldH, prof, t);
+    }
+
+    /** norm1 of the residual stream {@link #x} into {@link #h}, then the qkv projection into {@link #qkv}. */
+    private long normQkv(BlockWeights bw, int rows, int ldD, int ldQ, StageProfiler prof, long t) {
+        layerNorm(x, h, rows, ldD, bw.norm1W, bw.norm1B);
         t = lap(prof, Stage.NORM, t);
-        Gemm.multiply(pool, clsA, ldD, batch, bw.fc1, clsM, ldH, Gemm.GELU);
+        Gemm.multiply(pool, h, ldD, rows, bw.qkv, qkv, ldQ, Gemm.STORE);
+        return lap(prof, Stage.QKV, t);
+    }
+
+    /**
+     * The rest of a block on {@code rows} rows: resid += proj(attn), then resid += fc2(gelu(fc1(norm2(resid)))), with
+     * {@code normed} and {@code hidden} as scratch ({@code normed} may be {@code attn}: proj reads it first).
+     */
+    private long projMlp(BlockWeights bw, float[] attn, float[] resid, float[] normed, float[] hidden, int rows,
+            int ldD, int ldH, StageProfiler prof, long t) {
+        Gemm.multiply(pool, attn, ldD, rows, bw.proj, resid, ldD, Gemm.ADD);
+        t = lap(prof, Stage.PROJ, t);
+        layerNorm(resid, normed, rows, ldD, bw.norm2W, bw.norm2B);
+        t = lap(prof, Stage.NORM, t);
+        Gemm.multiply(pool, normed, ldD, rows, bw.fc1, hidden, ldH, Gemm.GELU);
         t = lap(prof, Stage.MLP_FC1, t);
-        Gemm.multiply(pool, clsM, ldH, batch, bw.fc2, clsX, ldD, Gemm.ADD);
+        Gemm.multiply(pool, hidden, ldH, rows, bw.fc2, resid, ldD, Gemm.ADD);
         return lap(prof, Stage.MLP_FC2, t);
     }
 
