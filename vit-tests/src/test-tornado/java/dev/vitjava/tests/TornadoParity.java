@@ -30,19 +30,9 @@ final class TornadoParity {
         return Golden.maxAbsDiff(a, b);
     }
 
-    /** Asserts every key of {@code expected} is in {@code actual} within its tolerance; returns the worst errors. */
+    /** {@link Golden#assertTraceClose} with these tolerances. */
     static Map<String, Double> assertTraceMatches(Map<String, Tensor> actual, Map<String, Tensor> expected,
             String what) {
-        Map<String, Double> errors = new java.util.LinkedHashMap<>();
-        assertThat(actual.keySet()).as("%s: trace keys", what).containsExactlyElementsOf(expected.keySet());
-        for (Map.Entry<String, Tensor> e : expected.entrySet()) {
-            Tensor a = actual.get(e.getKey());
-            assertThat(a.shape()).as("%s: shape of %s", what, e.getKey()).isEqualTo(e.getValue().shape());
-            double diff = maxAbsDiff(a, e.getValue());
-            errors.put(e.getKey(), diff);
-            assertThat(diff).as("%s: max |tornado - reference| of %s", what, e.getKey())
-                    .isLessThanOrEqualTo(tolerance(e.getKey()));
-        }
-        return errors;
+        return Golden.assertTraceClose(actual, expected, TornadoParity::tolerance, what);
     }
 }

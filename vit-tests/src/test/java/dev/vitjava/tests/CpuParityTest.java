@@ -74,16 +74,6 @@ class CpuParityTest {
                 new Case("hd64-b7", 56, 56, 8, 3, 64, 2, 1, 128, true, true, GlobalPool.TOKEN, 1000, 56, 56, 7));
     }
 
-    static void assertClose(Map<String, Tensor> actual, Map<String, Tensor> expected, double tolerance, String what) {
-        assertThat(actual.keySet()).as("trace keys of %s", what).containsExactlyElementsOf(expected.keySet());
-        for (Map.Entry<String, Tensor> e : expected.entrySet()) {
-            Tensor a = actual.get(e.getKey());
-            assertThat(a.shape()).as("shape of %s (%s)", e.getKey(), what).isEqualTo(e.getValue().shape());
-            assertThat(Golden.maxAbsDiff(a, e.getValue())).as("max |cpu - reference| of %s (%s)", e.getKey(), what)
-                    .isLessThanOrEqualTo(tolerance);
-        }
-    }
-
     static void assertIdentical(InferenceEngine.Result a, InferenceEngine.Result b, String what) {
         assertThat(a.logits().toArray()).as("logits, %s", what).isEqualTo(b.logits().toArray());
         assertThat(a.preLogits().toArray()).as("pre_logits, %s", what).isEqualTo(b.preLogits().toArray());
@@ -111,7 +101,7 @@ class CpuParityTest {
         try (InferenceEngine cpu = new CpuEngine(model, new EngineOptions(1, null))) {
             oneThread = cpu.forward(pixels, true);
         }
-        assertClose(traced.trace(), expected.trace(), TOLERANCE, k.name());
+        Golden.assertTraceClose(traced.trace(), expected.trace(), key -> TOLERANCE, k.name());
         assertThat(Golden.maxAbsDiff(traced.logits(), expected.logits())).isLessThanOrEqualTo(TOLERANCE);
         assertThat(Golden.maxAbsDiff(traced.preLogits(), expected.preLogits())).isLessThanOrEqualTo(TOLERANCE);
         assertThat(traced.logits().shape()).isEqualTo(new int[] {k.batch(), k.classes()});
@@ -155,15 +145,10 @@ class CpuParityTest {
         try (InferenceEngine cpu = Backends.create("cpu", loaded.model(), new EngineOptions(2, null))) {
             result = cpu.forward(pixels, true);
         }
-        assertClose(result.trace(), reference.trace(), TOLERANCE, name + suffix);
+        Golden.assertTraceClose(result.trace(), reference.trace(), key -> TOLERANCE, name + suffix);
         assertThat(expected).containsKeys("embed", "block0_attn", "tokens_normed", "logits");
-        expected.forEach((key, want) -> {
-            Tensor actual = result.trace().get(key);
-            assertThat(actual).as("trace key %s", key).isNotNull();
-            assertThat(actual.shape()).as("shape of %s", key).isEqualTo(want.shape());
-            assertThat(Golden.maxAbsDiff(actual, want)).as("max |cpu - pytorch| of %s", key)
-                    .isLessThanOrEqualTo(ReferenceParityTest.tolerance(key) + 1e-5);
-        });
+        Golden.assertMatchesPyTorch(result.trace(), expected, key -> ReferenceParityTest.tolerance(key) + 1e-5,
+                name + suffix);
         assertThat(Golden.maxAbsDiff(result.logits(), expected.get("logits"))).isLessThanOrEqualTo(1e-5);
     }
 

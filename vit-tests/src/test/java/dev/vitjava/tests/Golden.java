@@ -1,5 +1,7 @@
 package dev.vitjava.tests;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vitjava.checkpoint.LoadedModel;
@@ -13,6 +15,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The PyTorch golden cases copied from shared/golden (timm 1.0.28, transformers, torchvision 0.14): each has the
@@ -94,5 +97,40 @@ final class Golden {
             }
         }
         return max;
+    }
+
+    /**
+     * Asserts that {@code actual} has exactly the keys of {@code expected}, each with the same shape and within
+     * {@code tolerance.applyAsDouble(key)}; returns the largest |difference| per key.
+     */
+    static Map<String, Double> assertTraceClose(Map<String, Tensor> actual, Map<String, Tensor> expected,
+            ToDoubleFunction<String> tolerance, String what) {
+        assertThat(actual.keySet()).as("trace keys of %s", what).containsExactlyElementsOf(expected.keySet());
+        Map<String, Double> errors = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : expected.entrySet()) {
+            String key = e.getKey();
+            Tensor a = actual.get(key);
+            assertThat(a.shape()).as("shape of %s (%s)", key, what).isEqualTo(e.getValue().shape());
+            double diff = maxAbsDiff(a, e.getValue());
+            errors.put(key, diff);
+            assertThat(diff).as("max |difference| of %s (%s)", key, what)
+                    .isLessThanOrEqualTo(tolerance.applyAsDouble(key));
+        }
+        return errors;
+    }
+
+    /**
+     * Asserts that every tensor PyTorch traced for a golden case ({@link #expected}) is in {@code trace}, with its
+     * shape and within {@code tolerance.applyAsDouble(key)}.
+     */
+    static void assertMatchesPyTorch(Map<String, Tensor> trace, Map<String, Tensor> expected,
+            ToDoubleFunction<String> tolerance, String what) {
+        expected.forEach((key, want) -> {
+            Tensor actual = trace.get(key);
+            assertThat(actual).as("trace key %s (%s)", key, what).isNotNull();
+            assertThat(actual.shape()).as("shape of %s (%s)", key, what).isEqualTo(want.shape());
+            assertThat(maxAbsDiff(actual, want)).as("max |java - pytorch| of %s (%s)", key, what)
+                    .isLessThanOrEqualTo(tolerance.applyAsDouble(key));
+        });
     }
 }

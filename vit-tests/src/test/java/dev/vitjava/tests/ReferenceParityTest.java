@@ -45,13 +45,7 @@ class ReferenceParityTest {
 
         assertThat(expected).containsKeys("embed", "block0_attn", "block0_out", "tokens_normed", "pre_logits",
                 "logits");
-        expected.forEach((key, want) -> {
-            Tensor actual = result.trace().get(key);
-            assertThat(actual).as("trace key %s", key).isNotNull();
-            assertThat(actual.shape()).as("shape of %s", key).isEqualTo(want.shape());
-            assertThat(Golden.maxAbsDiff(actual, want)).as("max |java - pytorch| of %s", key)
-                    .isLessThanOrEqualTo(tolerance(key));
-        });
+        Golden.assertMatchesPyTorch(result.trace(), expected, ReferenceParityTest::tolerance, name + suffix);
         assertThat(Golden.maxAbsDiff(result.logits(), expected.get("logits"))).isLessThanOrEqualTo(1e-5);
     }
 }
