@@ -18,20 +18,27 @@ public final class Predictions {
     public static double[] softmax(Tensor logits, int row) {
         int k = logits.dim(1);
         double[] p = new double[k];
-        double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < k; j++) {
             p[j] = logits.get(row * k + j);
-            max = Math.max(max, p[j]);
+        }
+        softmaxInPlace(p, k);
+        return p;
+    }
+
+    /** x[0, n) = softmax(x[0, n)) in double, max-subtracted; also the reference engine's attention softmax. */
+    static void softmaxInPlace(double[] x, int n) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            max = Math.max(max, x[j]);
         }
         double sum = 0;
-        for (int j = 0; j < k; j++) {
-            p[j] = Math.exp(p[j] - max);
-            sum += p[j];
+        for (int j = 0; j < n; j++) {
+            x[j] = Math.exp(x[j] - max);
+            sum += x[j];
         }
-        for (int j = 0; j < k; j++) {
-            p[j] /= sum;
+        for (int j = 0; j < n; j++) {
+            x[j] /= sum;
         }
-        return p;
     }
 
     /** The {@code k} most probable classes, highest first; ties go to the lower index, as torch.topk does. */

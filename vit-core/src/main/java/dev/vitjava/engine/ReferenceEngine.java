@@ -206,22 +206,15 @@ public final class ReferenceEngine implements InferenceEngine {
             int k0 = d + h * hd;
             int v0 = 2 * d + h * hd;
             for (int i = 0; i < tokens; i++) {
-                double max = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < tokens; j++) {
                     double s = 0;
                     for (int e = 0; e < hd; e++) {
                         s += (double) qkv[i * 3 * d + q0 + e] * qkv[j * 3 * d + k0 + e];
                     }
                     scores[j] = s * scale;
-                    max = Math.max(max, scores[j]);
                 }
-                double sum = 0;
+                Predictions.softmaxInPlace(scores, tokens);
                 for (int j = 0; j < tokens; j++) {
-                    scores[j] = Math.exp(scores[j] - max);
-                    sum += scores[j];
-                }
-                for (int j = 0; j < tokens; j++) {
-                    scores[j] /= sum;
                     probs[(h * tokens + i) * tokens + j] = (float) scores[j];
                 }
                 for (int e = 0; e < hd; e++) {
