@@ -42,9 +42,14 @@ final class MappedPages {
         this.ranges = ranges;
     }
 
+    /** Whether pages can be released here (madvise linked, native access granted). */
+    static boolean available() {
+        return ADDRESS != null;
+    }
+
     /** A snapshot of the process's shared file mappings, or one that does nothing where madvise is unavailable. */
     static MappedPages snapshot() {
-        if (ADDRESS == null) {
+        if (!available()) {
             return new MappedPages(new long[0]);
         }
         List<Long> r = new ArrayList<>();

@@ -69,7 +69,7 @@ final class Warmup {
         // Linking the foreign-function handles (alignment, page release) takes about 0.1 s: do it here, off the
         // thread that loads the model.
         CacheLines.known();
-        MappedPages.snapshot();
+        MappedPages.available();
         long t0 = System.nanoTime();
         int mr = Gemm.MR;
         int nr = Gemm.NR;
