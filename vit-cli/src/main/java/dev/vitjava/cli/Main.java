@@ -27,6 +27,7 @@ public final class Main {
     boolean verbose;
 
     public static void main(String[] args) {
+        EngineOptionsMixin.prestart(args);
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 

@@ -113,6 +113,14 @@ public final class CpuEngine implements InferenceEngine {
     private float[] clsM;
 
     public CpuEngine(ViTModel model, EngineOptions options) {
+        this(model, options, true);
+    }
+
+    /**
+     * With {@code warm}, the engine packs its weights, then waits for the JIT warm-up ({@link Warmup}) before it
+     * returns. The warm-up's own tiny engine is built without.
+     */
+    CpuEngine(ViTModel model, EngineOptions options, boolean warm) {
         this.c = model.config();
         this.d = c.embedDim();
         this.heads = c.numHeads();
@@ -122,9 +130,11 @@ public final class CpuEngine implements InferenceEngine {
         this.chans = c.inChans();
         this.eps = (float) c.layerNormEps();
         long t0 = System.nanoTime();
+        long t1;
         long released;
-        Warmup.ensure();
-        long t1 = System.nanoTime();
+        if (warm) {
+            Warmup.start(); // a no-op when the caller started it earlier (EngineProvider.prepare)
+        }
         this.pool = new WorkerPool(options.threadsOrCores(), "vit-cpu");
         try {
             ViTWeights w = model.weights();
@@ -150,13 +160,18 @@ public final class CpuEngine implements InferenceEngine {
             this.fcNormB = fcNorm == null ? null : copy(fcNorm.bias());
             this.head = PackedLinear.of(w.head(), arena, pool);
             released = arena.mapped.released;
+            // Packing first: it overlaps the warm-up's compilations instead of waiting for them.
+            t1 = System.nanoTime();
+            if (warm) {
+                Warmup.ensure();
+            }
         } catch (RuntimeException | Error e) {
             pool.close();
             throw e;
         }
-        if (Boolean.getBoolean("vit.cpu.debug")) {
-            System.err.printf("cpu engine: warm-up %.0f ms, packing %.0f ms, released %d MB of mapped weights%n",
-                    (t1 - t0) / 1e6, (System.nanoTime() - t1) / 1e6, released >> 20);
+        if (warm && Boolean.getBoolean("vit.cpu.debug")) {
+            System.err.printf("cpu engine: packing %.0f ms, then warm-up wait %.0f ms, released %d MB of mapped"
+                    + " weights%n", (t1 - t0) / 1e6, (System.nanoTime() - t1) / 1e6, released >> 20);
         }
         this.scratch = new Attention.Scratch[pool.size()];
         for (int i = 0; i < scratch.length; i++) {

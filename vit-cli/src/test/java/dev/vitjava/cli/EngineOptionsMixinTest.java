@@ -1,0 +1,38 @@
+package dev.vitjava.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class EngineOptionsMixinTest {
+
+    private static boolean cpu(String... args) {
+        return EngineOptionsMixin.runsCpuBackend(args);
+    }
+
+    @Test
+    void modelCommandsWithoutABackendRunTheDefaultCpuBackend() {
+        assertThat(cpu("classify", "samples/")).isTrue();
+        assertThat(cpu("bench", "--arch", "vit_base_patch16_224", "--batch", "8")).isTrue();
+        assertThat(cpu("run", "--backend", "cpu", "x.png")).isTrue();
+        assertThat(cpu("eval", "--backend=cpu", "-bcpu", "-b", "cpu", "data/")).isTrue();
+    }
+
+    @Test
+    void anotherBackendInAnySpellingIsNotCpu() {
+        assertThat(cpu("classify", "--backend", "tornado", "x.png")).isFalse();
+        assertThat(cpu("classify", "-b", "reference", "x.png")).isFalse();
+        assertThat(cpu("bench", "--backend=reference")).isFalse();
+        assertThat(cpu("bench", "-breference")).isFalse();
+        assertThat(cpu("bench", "-b=cpu")).isFalse(); // picocli's -b=NAME: not guessed, so not started early
+        assertThat(cpu("bench", "--backend")).isFalse();
+    }
+
+    @Test
+    void otherCommandsRunNoModel() {
+        assertThat(cpu()).isFalse();
+        assertThat(cpu("inspect", "model.safetensors")).isFalse();
+        assertThat(cpu("devices")).isFalse();
+        assertThat(cpu("--version")).isFalse();
+    }
+}
