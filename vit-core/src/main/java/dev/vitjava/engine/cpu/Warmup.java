@@ -87,7 +87,10 @@ final class Warmup {
 
     /** Calls per step and round: long enough to time, short enough to stop soon after C2's code arrives. */
     private static final int BATCH = 8;
-    /** Rounds at full speed: by then the tier thresholds have been met, even with the JVM's default thresholds. */
+    /**
+     * Rounds at full speed. With the launcher's thresholds (3 % of HotSpot's) the calls for C2 have been made by
+     * then; with the defaults the slower rounds that follow make them, a little later.
+     */
     private static final int FREE_ROUNDS = 12;
     /** Passes of the tiny engine: each calls the pool ~15 and the GEMM task ~40 times. */
     private static final int ENGINE_PASSES = 16;
