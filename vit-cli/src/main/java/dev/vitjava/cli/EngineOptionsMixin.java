@@ -11,7 +11,12 @@ import picocli.CommandLine.Option;
 /** Which backend runs the model, and its settings. */
 final class EngineOptionsMixin {
 
-    @Option(names = {"-b", "--backend"}, paramLabel = "NAME", defaultValue = "cpu",
+    // Named once: the option below and the guess in runsCpuBackend read the same spellings.
+    private static final String BACKEND_SHORT = "-b";
+    private static final String BACKEND_LONG = "--backend";
+    private static final String DEFAULT_BACKEND = "cpu";
+
+    @Option(names = {BACKEND_SHORT, BACKEND_LONG}, paramLabel = "NAME", defaultValue = DEFAULT_BACKEND,
             description = "Backend: reference, cpu, tornado (default: ${DEFAULT-VALUE}).")
     String backend;
 
@@ -23,8 +28,8 @@ final class EngineOptionsMixin {
             description = "Device for the tornado backend, as backend:device (e.g. 0:1; see 'vit devices').")
     String device;
 
-    /** The commands that run a model (and take these options). */
-    private static final Set<String> MODEL_COMMANDS = Set.of("classify", "eval", "run", "bench");
+    /** The commands that run a model (and take these options; a test checks the two agree). */
+    static final Set<String> MODEL_COMMANDS = Set.of("classify", "eval", "run", "bench");
 
     /**
      * Starts the default backend's preparation (the cpu engine's JIT warm-up) before the command line is parsed,
@@ -44,10 +49,10 @@ final class EngineOptionsMixin {
         }
         for (int i = 1; i < args.length; i++) {
             String a = args[i];
-            String value = a.equals("-b") || a.equals("--backend") ? (i + 1 < args.length ? args[i + 1] : "")
-                    : a.startsWith("--backend=") ? a.substring("--backend=".length())
-                    : a.startsWith("-b") ? a.substring(2) : "cpu";
-            if (!value.equals("cpu")) {
+            String value = a.equals(BACKEND_SHORT) || a.equals(BACKEND_LONG) ? (i + 1 < args.length ? args[i + 1] : "")
+                    : a.startsWith(BACKEND_LONG + "=") ? a.substring(BACKEND_LONG.length() + 1)
+                    : a.startsWith(BACKEND_SHORT) ? a.substring(BACKEND_SHORT.length()) : DEFAULT_BACKEND;
+            if (!value.equals(DEFAULT_BACKEND)) {
                 return false;
             }
         }

@@ -2,7 +2,10 @@ package dev.vitjava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 class EngineOptionsMixinTest {
 
@@ -26,6 +29,15 @@ class EngineOptionsMixinTest {
         assertThat(cpu("bench", "-breference")).isFalse();
         assertThat(cpu("bench", "-b=cpu")).isFalse(); // picocli's -b=NAME: not guessed, so not started early
         assertThat(cpu("bench", "--backend")).isFalse();
+    }
+
+    @Test
+    void theGuessedCommandsAreTheOnesThatTakeABackend() {
+        Set<String> withBackend = new CommandLine(new Main()).getSubcommands().values().stream()
+                .filter(sub -> sub.getCommandSpec().findOption("--backend") != null)
+                .map(CommandLine::getCommandName)
+                .collect(Collectors.toSet());
+        assertThat(withBackend).isEqualTo(EngineOptionsMixin.MODEL_COMMANDS);
     }
 
     @Test
