@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -129,12 +128,8 @@ class CpuParityTest {
         }
     }
 
-    static Stream<Arguments> goldenCases() {
-        return Golden.CASES.stream().flatMap(c -> Stream.of(Arguments.of(c, ""), Arguments.of(c, "_b1")));
-    }
-
     @ParameterizedTest(name = "{0}{1}")
-    @MethodSource("goldenCases")
+    @MethodSource("dev.vitjava.tests.Golden#casesAndBatches")
     void matchesPyTorchAndReferenceOnGoldenCases(String name, String suffix) {
         LoadedModel loaded = Golden.load(name);
         Map<String, Tensor> input = Golden.read(Golden.dir(name).resolve("input.safetensors"));

@@ -16,6 +16,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
 
 /**
  * The PyTorch golden cases copied from shared/golden (timm 1.0.28, transformers, torchvision 0.14): each has the
@@ -24,6 +26,11 @@ import java.util.function.ToDoubleFunction;
 final class Golden {
 
     static final List<String> CASES = List.of("timm_tiny", "hf_tiny", "tv_tiny", "timm_tiny_resize_48x48");
+
+    /** Every case with each of its inputs: (name, "") for the batch-2 input, (name, "_b1") for the batch-1 one. */
+    static Stream<Arguments> casesAndBatches() {
+        return CASES.stream().flatMap(c -> Stream.of(Arguments.of(c, ""), Arguments.of(c, "_b1")));
+    }
 
     private Golden() {
     }

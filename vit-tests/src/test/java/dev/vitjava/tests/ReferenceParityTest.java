@@ -7,9 +7,7 @@ import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.ReferenceEngine;
 import dev.vitjava.model.Tensor;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -18,10 +16,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * tolerances are a small multiple of that gap.
  */
 class ReferenceParityTest {
-
-    static Stream<Arguments> cases() {
-        return Golden.CASES.stream().flatMap(c -> Stream.of(Arguments.of(c, ""), Arguments.of(c, "_b1")));
-    }
 
     static double tolerance(String key) {
         if (key.startsWith("logits")) {
@@ -34,7 +28,7 @@ class ReferenceParityTest {
     }
 
     @ParameterizedTest(name = "{0}{1}")
-    @MethodSource("cases")
+    @MethodSource("dev.vitjava.tests.Golden#casesAndBatches")
     void matchesPyTorch(String name, String suffix) {
         LoadedModel loaded = Golden.load(name);
         Map<String, Tensor> input = Golden.read(Golden.dir(name).resolve("input.safetensors"));
