@@ -15,18 +15,23 @@ import java.util.function.IntFunction;
  * Preprocesses items and runs them through an engine in batches of equal-sized inputs, reporting each item's
  * class probabilities, or its error, in input order. A bad item never costs the others their result.
  */
-final class BatchRunner {
+public final class BatchRunner {
 
     /** Receives each item's outcome in order: probabilities, or null and the error. */
-    interface Sink {
+    public interface Sink {
         void accept(int item, double[] probs, VitException error);
+    }
+
+    /** Receives each item's outcome in order: its batch's result and its row there, or null, -1 and the error. */
+    public interface ResultSink {
+        void accept(int item, InferenceEngine.Result batch, int row, VitException error);
     }
 
     private final InferenceEngine engine;
     private final Preprocessing preprocessing;
     private final int batchSize;
 
-    BatchRunner(InferenceEngine engine, Preprocessing preprocessing, int batchSize) {
+    public BatchRunner(InferenceEngine engine, Preprocessing preprocessing, int batchSize) {
         if (batchSize < 1) {
             throw new VitException("--batch must be at least 1, not " + batchSize);
         }
@@ -35,7 +40,13 @@ final class BatchRunner {
         this.batchSize = batchSize;
     }
 
-    void run(int count, IntFunction<DecodedImage> images, Sink sink, Progress progress) {
+    public void run(int count, IntFunction<DecodedImage> images, Sink sink, Progress progress) {
+        runResults(count, images, (i, batch, row, error) ->
+                sink.accept(i, error == null ? Predictions.softmax(batch.logits(), row) : null, error), progress);
+    }
+
+    /** Like {@link #run}, handing over the engine's whole result (logits and pre-logits) per item. */
+    public void runResults(int count, IntFunction<DecodedImage> images, ResultSink sink, Progress progress) {
         List<Integer> pending = new ArrayList<>();
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -44,7 +55,7 @@ final class BatchRunner {
                 x = preprocessing.toTensor(images.apply(i));
             } catch (VitException e) {
                 flush(pending, inputs, sink, progress); // keep the output in input order
-                sink.accept(i, null, e);
+                sink.accept(i, null, -1, e);
                 progress.advance(1);
                 continue;
             }
@@ -60,7 +71,7 @@ final class BatchRunner {
         flush(pending, inputs, sink, progress);
     }
 
-    private void flush(List<Integer> pending, List<Tensor> inputs, Sink sink, Progress progress) {
+    private void flush(List<Integer> pending, List<Tensor> inputs, ResultSink sink, Progress progress) {
         if (inputs.isEmpty()) {
             return;
         }
@@ -70,9 +81,9 @@ final class BatchRunner {
         for (int i = 0; i < inputs.size(); i++) {
             inputs.get(i).data().get(0, batch, i * size, size);
         }
-        Tensor logits = engine.forward(Tensor.of(batch, inputs.size(), chw[0], chw[1], chw[2]), false).logits();
+        InferenceEngine.Result result = engine.forward(Tensor.of(batch, inputs.size(), chw[0], chw[1], chw[2]), false);
         for (int i = 0; i < pending.size(); i++) {
-            sink.accept(pending.get(i), Predictions.softmax(logits, i), null);
+            sink.accept(pending.get(i), result, i, null);
         }
         progress.advance(pending.size());
         pending.clear();
