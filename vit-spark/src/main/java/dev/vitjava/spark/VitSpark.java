@@ -9,6 +9,8 @@ import dev.vitjava.cli.EvalReport;
 import dev.vitjava.dataset.Evaluation;
 import dev.vitjava.dataset.ImageFolderDataset;
 import java.io.IOException;
+import java.sql.Timestamp;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -22,9 +24,14 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
+import org.apache.spark.sql.execution.datasources.LogicalRelation;
+import org.apache.spark.sql.execution.datasources.PartitioningAwareFileIndex;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * vit's jobs on Spark: classify or embed a {@code binaryFile} dataset, or evaluate an ImageFolder tree, with one
@@ -89,10 +96,32 @@ public final class VitSpark {
     public Dataset<Row> images(String pathOrGlob) {
         boolean directory = isDirectory(pathOrGlob);
         Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", directory).load(pathOrGlob);
+        files = files.union(emptyFiles(files));
         return directory ? files.filter(lower(col("path")).rlike(IMAGE_NAME)) : files;
     }
 
-    /** Rows of {@link #CLASSIFY_SCHEMA}, one per row of {@code binaryFiles} (which needs {@code path, content}). */
+    /**
+     * Spark's file scan skips zero-length files (it makes no split for them), but they are bad images all the same:
+     * they come back as rows without content, from the listing Spark already made.
+     */
+    private Dataset<Row> emptyFiles(Dataset<Row> files) {
+        List<Row> empty = new ArrayList<>();
+        if (files.queryExecution().analyzed() instanceof LogicalRelation r && r.relation() instanceof HadoopFsRelation fs
+                && fs.location() instanceof PartitioningAwareFileIndex index) {
+            for (FileStatus f : CollectionConverters.asJava(index.allFiles())) {
+                if (f.getLen() == 0) {
+                    empty.add(RowFactory.create(f.getPath().toString(), new Timestamp(f.getModificationTime()), 0L,
+                            new byte[0]));
+                }
+            }
+        }
+        return spark.createDataFrame(empty, files.schema());
+    }
+
+    /**
+     * Rows of {@link #CLASSIFY_SCHEMA}, one per row of {@code binaryFiles} (which needs {@code path, content}; Spark's
+     * {@code binaryFile} reader drops empty files, which {@link #images} adds back).
+     */
     public Dataset<Row> classify(Dataset<Row> binaryFiles, JobOptions options) {
         return run(binaryFiles, options, InferPartition.Output.CLASSIFY, CLASSIFY_SCHEMA);
     }
