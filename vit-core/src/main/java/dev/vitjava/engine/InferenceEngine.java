@@ -16,9 +16,14 @@ public interface InferenceEngine extends AutoCloseable {
      * Runs a batch.
      *
      * @param pixels normalised images, (N, C, H, W) float32; H and W multiples of the patch size
-     * @param trace  whether to record the intermediates ({@link Trace} keys)
+     * @param trace  which intermediates to record ({@link Trace} keys)
      */
-    Result forward(Tensor pixels, boolean trace);
+    Result forward(Tensor pixels, TraceRequest trace);
+
+    /** Runs a batch, recording every intermediate or none. */
+    default Result forward(Tensor pixels, boolean trace) {
+        return forward(pixels, trace ? TraceRequest.ALL : TraceRequest.NONE);
+    }
 
     /** Releases threads or device memory. */
     @Override
@@ -28,7 +33,7 @@ public interface InferenceEngine extends AutoCloseable {
     /**
      * @param logits    (N, classes)
      * @param preLogits (N, D): the pooled, normalised features the head sees
-     * @param trace     intermediates by {@link Trace} key, in forward order; empty unless asked for
+     * @param trace     the requested intermediates by {@link Trace} key, in forward order
      */
     record Result(Tensor logits, Tensor preLogits, Map<String, Tensor> trace) {
     }
