@@ -25,6 +25,27 @@ public interface InferenceEngine extends AutoCloseable {
         return forward(pixels, trace ? TraceRequest.ALL : TraceRequest.NONE);
     }
 
+    /** Host threads a forward pass runs on, for reports (0 for an engine that runs on a device). */
+    default int threads() {
+        return 1;
+    }
+
+    /**
+     * Runs {@code runs} untraced forward passes of {@code pixels}, timed one by one, and says where their time went
+     * as far as this engine can tell: the cpu engine times its stages in these passes (a clock read per stage),
+     * and a device engine whose profiler costs time profiles extra passes after the timed ones. This is what
+     * {@code vit bench} measures with.
+     */
+    default Profile profile(Tensor pixels, int runs) {
+        long[] wall = new long[runs];
+        for (int i = 0; i < runs; i++) {
+            long start = System.nanoTime();
+            forward(pixels, TraceRequest.NONE);
+            wall[i] = System.nanoTime() - start;
+        }
+        return new Profile(wall, Map.of(), null);
+    }
+
     /** Releases threads or device memory. */
     @Override
     default void close() {

@@ -38,7 +38,7 @@ class BackendContractTest {
         Tensor pixels = RandomWeights.pixels(4, 2, 3, 32, 24);
         List<String> wanted = List.of(Trace.POS_EMBED_RESIZED, Trace.blockAttn(1), Trace.blockOut(2),
                 Trace.LOGITS);
-        try (InferenceEngine engine = backend.create(model, new EngineOptions(2, null))) {
+        try (InferenceEngine engine = backend.create(model, EngineOptions.defaults().withThreads(2))) {
             InferenceEngine.Result all = engine.forward(pixels, TraceRequest.ALL);
             InferenceEngine.Result some = engine.forward(pixels, TraceRequest.keys(wanted));
             InferenceEngine.Result none = engine.forward(pixels, TraceRequest.NONE);

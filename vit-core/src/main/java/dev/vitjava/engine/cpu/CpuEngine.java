@@ -5,6 +5,7 @@ import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.EngineProvider;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Inputs;
+import dev.vitjava.engine.Profile;
 import dev.vitjava.engine.Trace;
 import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.engine.cpu.StageProfiler.Stage;
@@ -16,6 +17,8 @@ import dev.vitjava.model.ViTWeights;
 import dev.vitjava.model.ViTWeights.Block;
 import dev.vitjava.model.ViTWeights.Norm;
 import java.nio.FloatBuffer;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import jdk.incubator.vector.FloatVector;
@@ -201,13 +204,25 @@ public final class CpuEngine implements InferenceEngine {
     }
 
     /** Worker threads (the calling thread included). */
+    @Override
     public int threads() {
         return pool.size();
     }
 
-    /** Sets (or with null removes) the receiver of per-stage timings. */
-    public void setProfiler(StageProfiler profiler) {
-        this.profiler = profiler;
+    /** The timed passes with the wall time of each {@link Stage} summed over them. */
+    @Override
+    public Profile profile(Tensor pixels, int runs) {
+        Map<Stage, Long> nanos = new EnumMap<>(Stage.class);
+        profiler = (stage, n) -> nanos.merge(stage, n, Long::sum);
+        Profile timed;
+        try {
+            timed = InferenceEngine.super.profile(pixels, runs);
+        } finally {
+            profiler = null;
+        }
+        Map<String, Long> stages = new LinkedHashMap<>();
+        nanos.forEach((stage, n) -> stages.put(stage.key(), n));
+        return timed.with(stages, null);
     }
 
     @Override
