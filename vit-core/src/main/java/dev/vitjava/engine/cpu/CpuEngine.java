@@ -20,7 +20,6 @@ import java.nio.FloatBuffer;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -87,8 +86,8 @@ public final class CpuEngine implements InferenceEngine {
     private final float eps;
     private final PackedLinear patchEmbed;
     private final float[] cls;
-    private final Tensor posEmbed;
-    private final Map<Long, float[]> posByGrid = new ConcurrentHashMap<>();
+    /** A copy of the model's, so that the engine holds no view of a mapped checkpoint. */
+    private final PosEmbed posEmbed;
     private final BlockWeights[] blocks;
     private final float[] normW;
     private final float[] normB;
@@ -147,7 +146,7 @@ public final class CpuEngine implements InferenceEngine {
             this.patchEmbed = PackedLinear.of(w.patchEmbed().weight(), w.patchEmbed().bias(), d,
                     chans * patch * patch, arena, pool);
             this.cls = w.clsToken() == null ? null : copy(w.clsToken());
-            this.posEmbed = Tensor.of(copy(w.posEmbed()), c.numTokens(), d);
+            this.posEmbed = new PosEmbed(Tensor.of(copy(w.posEmbed()), c.numTokens(), d), c);
             this.blocks = new BlockWeights[c.depth()];
             for (int i = 0; i < blocks.length; i++) {
                 Block b = w.blocks().get(i);
@@ -262,8 +261,9 @@ public final class CpuEngine implements InferenceEngine {
         Trace tr = new Trace(request, c, batch, gh, gw);
 
         // Patch embedding: im2col, one GEMM, then class token and position embedding.
-        float[] pos = posEmbed(gh, gw);
-        tr.posEmbed(Tensor.of(pos, tokens, d));
+        Tensor posTensor = posEmbed.forGrid(gh, gw);
+        float[] pos = posTensor.toArray();
+        tr.posEmbed(posTensor);
         im2col(pixels, batch, gh, gw);
         int kp = chans * patch * patch;
         Gemm.multiply(pool, patches, kp, batch * g, patchEmbed, h, ldD, Gemm.STORE);
@@ -438,14 +438,6 @@ public final class CpuEngine implements InferenceEngine {
                 }
             }
         });
-    }
-
-    private float[] posEmbed(int gh, int gw) {
-        if (gh == c.gridHeight() && gw == c.gridWidth()) {
-            return posEmbed.toArray();
-        }
-        return posByGrid.computeIfAbsent(((long) gh << 32) | gw, key -> PosEmbed.resample(posEmbed, prefix,
-                c.gridHeight(), c.gridWidth(), gh, gw).toArray());
     }
 
     private void ensureCapacity(int rows, int patchRows, int batch, int ldD, int ldQ, int ldH) {
