@@ -5,6 +5,7 @@ import dev.vitjava.cli.ModelSpec;
 import dev.vitjava.engine.Backends;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.image.Preprocessing;
 import dev.vitjava.model.Tensor;
 import java.util.HashMap;
@@ -39,7 +40,7 @@ final class ExecutorModel {
         this.loaded = key.model.load(null);
         this.preprocessing = Preprocessing.forModel(loaded);
         this.engine = new Serialized(Backends.create(key.backend, loaded.model(),
-                new EngineOptions(key.threads > 0 ? key.threads : executorCores(), null)));
+                EngineOptions.defaults().withThreads(key.threads > 0 ? key.threads : executorCores())));
     }
 
     /** This JVM's engine for the job's model and backend, created on first use; counts creations in {@code created}. */
@@ -80,10 +81,15 @@ final class ExecutorModel {
         }
 
         @Override
-        public Result forward(Tensor pixels, boolean trace) {
+        public Result forward(Tensor pixels, TraceRequest trace) {
             synchronized (this) {
                 return engine.forward(pixels, trace);
             }
+        }
+
+        @Override
+        public int threads() {
+            return engine.threads();
         }
     }
 }

@@ -180,6 +180,9 @@ class VitSparkTest {
     void everyJobRanOnOneEnginePerExecutorJvm() {
         // local[2]: the driver JVM is the one executor, with two cores, and ran several tasks per job.
         assertThat(ExecutorModel.executorCores()).isEqualTo(2);
+        var lookups = spark.sparkContext().longAccumulator();
+        assertThat(ExecutorModel.get(JobOptions.defaults(), lookups).engine.threads()).isEqualTo(2);
+        assertThat(lookups.value()).isZero(); // the jobs' engine, not a new one
         assertThat(vit.images(tree.root().toString()).rdd().getNumPartitions()).isGreaterThan(2);
         assertThat(vit.images()).isGreaterThanOrEqualTo(2L * tree.all().size());
         assertThat(vit.enginesCreated()).isEqualTo(1);
