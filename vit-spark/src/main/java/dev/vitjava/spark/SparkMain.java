@@ -26,8 +26,8 @@ import picocli.CommandLine.Spec;
  * {@code spark-submit --class dev.vitjava.spark.SparkMain vit-spark-job.jar classify ...} runs it on a cluster.
  */
 @Command(name = "spark", mixinStandardHelpOptions = true,
-        description = {"Run classify, embed or eval as an Apache Spark job (locally with --master local[N], or on a",
-            "cluster through spark-submit). One engine per executor; unreadable images give rows with 'error'."},
+        description = "Run classify, embed or eval as an Apache Spark job (locally with --master local[N], or on a "
+            + "cluster through spark-submit). One engine per executor; unreadable images give rows with 'error'.",
         subcommands = {SparkMain.Classify.class, SparkMain.Embed.class, SparkMain.Eval.class})
 public final class SparkMain {
 
@@ -157,8 +157,8 @@ public final class SparkMain {
     }
 
     @Command(name = "classify", mixinStandardHelpOptions = true,
-            description = {"Classify images; one row per image: path, top (array of index, label, prob; best first),",
-                "error (why the image could not be read, else null)."})
+            description = "Classify images; one row per image: path, top (array of index, label, prob; best first), "
+                    + "error (why the image could not be read, else null).")
     static final class Classify implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -180,8 +180,8 @@ public final class SparkMain {
     }
 
     @Command(name = "embed", mixinStandardHelpOptions = true,
-            description = {"Embed images; one row per image: path, embedding (the pre-logits: the pooled, normalised",
-                "features the classifier head sees), error."})
+            description = "Embed images; one row per image: path, embedding (the pre-logits: the pooled, normalised "
+                    + "features the classifier head sees), error.")
     static final class Embed implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -199,8 +199,8 @@ public final class SparkMain {
     }
 
     @Command(name = "eval", mixinStandardHelpOptions = true,
-            description = {"Top-1/top-5 accuracy over an ImageFolder tree (--input: one sub-directory per class),",
-                "printed as 'vit eval' prints it."})
+            description = "Top-1/top-5 accuracy over an ImageFolder tree (--input: one sub-directory per class), "
+                    + "printed as 'vit eval' prints it.")
     static final class Eval implements Callable<Integer> {
         @Spec
         CommandSpec spec;
