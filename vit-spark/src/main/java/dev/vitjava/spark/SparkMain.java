@@ -140,61 +140,59 @@ public final class SparkMain {
         }
     }
 
-    /** Runs a row-per-image job and reports its counts; exit code 1 when some images could not be read. */
-    private static int rows(CommandSpec spec, JobMixin job, OutputMixin out, String name, int topK, boolean embed) {
-        JobOptions options = job.options(topK);
-        SparkSession spark = job.session(name);
-        try {
-            VitSpark vit = new VitSpark(spark);
-            Dataset<Row> files = vit.images(job.input);
-            out.write(spark, embed ? vit.embed(files, options) : vit.classify(files, options));
-            spec.commandLine().getErr().printf(Locale.ROOT, "vit spark %s: %d images, %d unreadable (rows with "
-                    + "'error'), written to %s%n", name, vit.images(), vit.unreadable(), out.output);
-            return vit.unreadable() == 0 ? 0 : Main.EXIT_FAILURE;
-        } finally {
-            spark.stop();
+    /**
+     * A job with one row per image: runs it, writes the rows, reports the counts; exit code 1 when some images could
+     * not be read (their rows are written all the same), as {@code vit classify}.
+     */
+    abstract static class RowsJob implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        JobMixin job;
+
+        @Mixin
+        OutputMixin output;
+
+        abstract Dataset<Row> rows(VitSpark vit, Dataset<Row> files);
+
+        @Override
+        public Integer call() {
+            String name = spec.name();
+            SparkSession spark = job.session(name);
+            try {
+                VitSpark vit = new VitSpark(spark);
+                output.write(spark, rows(vit, vit.images(job.input)));
+                spec.commandLine().getErr().printf(Locale.ROOT, "vit spark %s: %d images, %d unreadable (rows with "
+                        + "'error'), written to %s%n", name, vit.images(), vit.unreadable(), output.output);
+                return vit.unreadable() == 0 ? 0 : Main.EXIT_FAILURE;
+            } finally {
+                spark.stop();
+            }
         }
     }
 
     @Command(name = "classify", mixinStandardHelpOptions = true,
             description = "Classify images; one row per image: path, top (array of index, label, prob; best first), "
                     + "error (why the image could not be read, else null).")
-    static final class Classify implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Mixin
-        JobMixin job;
-
-        @Mixin
-        OutputMixin output;
-
+    static final class Classify extends RowsJob {
         @Option(names = {"-k", "--top-k"}, paramLabel = "K", defaultValue = "5",
                 description = "Classes kept per image (default: ${DEFAULT-VALUE}).")
         int topK;
 
         @Override
-        public Integer call() {
-            return rows(spec, job, output, "classify", topK, false);
+        Dataset<Row> rows(VitSpark vit, Dataset<Row> files) {
+            return vit.classify(files, job.options(topK));
         }
     }
 
     @Command(name = "embed", mixinStandardHelpOptions = true,
             description = "Embed images; one row per image: path, embedding (the pre-logits: the pooled, normalised "
                     + "features the classifier head sees), error.")
-    static final class Embed implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Mixin
-        JobMixin job;
-
-        @Mixin
-        OutputMixin output;
-
+    static final class Embed extends RowsJob {
         @Override
-        public Integer call() {
-            return rows(spec, job, output, "embed", 1, true);
+        Dataset<Row> rows(VitSpark vit, Dataset<Row> files) {
+            return vit.embed(files, job.options(JobOptions.defaults().topK()));
         }
     }
 
