@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -95,7 +96,15 @@ public final class VitSpark {
      */
     public Dataset<Row> images(String pathOrGlob) {
         boolean directory = isDirectory(pathOrGlob);
-        Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", directory).load(pathOrGlob);
+        Dataset<Row> files;
+        try {
+            files = spark.read().format("binaryFile").option("recursiveFileLookup", directory).load(pathOrGlob);
+        } catch (Exception e) {
+            if (e instanceof AnalysisException a && "PATH_NOT_FOUND".equals(a.getCondition())) {
+                throw new VitException(pathOrGlob + ": no such file or directory (or nothing matches the glob)");
+            }
+            throw e;
+        }
         files = files.union(emptyFiles(files));
         return directory ? files.filter(lower(col("path")).rlike(IMAGE_NAME)) : files;
     }

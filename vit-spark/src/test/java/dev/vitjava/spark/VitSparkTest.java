@@ -177,6 +177,16 @@ class VitSparkTest {
 
     @Test
     @Order(5)
+    void aMissingInputIsOneLine(@TempDir Path tmp) {
+        String missing = tmp.resolve("nothing-here").toString();
+        assertThatThrownBy(() -> vit.images(missing)).isInstanceOf(VitException.class)
+                .hasMessage(missing + ": no such file or directory (or nothing matches the glob)");
+        assertThatThrownBy(() -> vit.images(tmp + "/*.png")).isInstanceOf(VitException.class)
+                .hasMessageEndingWith(": no such file or directory (or nothing matches the glob)");
+    }
+
+    @Test
+    @Order(6)
     void everyJobRanOnOneEnginePerExecutorJvm() {
         // local[2]: the driver JVM is the one executor, with two cores, and ran several tasks per job.
         assertThat(ExecutorModel.executorCores()).isEqualTo(2);
