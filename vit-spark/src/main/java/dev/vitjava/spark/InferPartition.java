@@ -5,6 +5,7 @@ import dev.vitjava.cli.BatchRunner;
 import dev.vitjava.cli.Progress;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
+import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.model.Tensor;
 import java.io.Serializable;
@@ -65,8 +66,7 @@ final class InferPartition implements MapPartitionsFunction<Row, Row> {
                         contents.add((byte[]) r.get(1));
                     }
                     try (Progress none = new Progress("", 0, true)) {
-                        runner.runResults(paths.size(),
-                                i -> decoder.decode(contents.get(i), paths.get(i)).convert(model.preprocessing.mode()),
+                        runner.runResults(paths.size(), i -> decode(decoder, contents.get(i), paths.get(i), model),
                                 (i, batch, row, error) -> ready.add(row(paths.get(i), batch, row, error, labels)),
                                 none);
                     }
@@ -85,8 +85,19 @@ final class InferPartition implements MapPartitionsFunction<Row, Row> {
         };
     }
 
-    private Row row(String path, InferenceEngine.Result batch, int i, VitException error,
-            List<String> labels) {
+    /**
+     * The CLI's decoding. The decoder reports a bad file as a {@link VitException}; anything else it throws would be
+     * a bug, but one file must not fail a job over millions, so it becomes that file's error too.
+     */
+    private static DecodedImage decode(ImageDecoder decoder, byte[] content, String path, ExecutorModel model) {
+        try {
+            return decoder.decode(content, path).convert(model.preprocessing.mode());
+        } catch (RuntimeException e) {
+            throw e instanceof VitException v ? v : new VitException(path + ": cannot decode: " + e, e);
+        }
+    }
+
+    private Row row(String path, InferenceEngine.Result batch, int i, VitException error, List<String> labels) {
         if (error != null) {
             counters.unreadable().add(1);
             return RowFactory.create(path, null, error.getMessage());
