@@ -9,6 +9,7 @@ import dev.vitjava.model.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 
 /**
@@ -40,13 +41,17 @@ public final class BatchRunner {
         this.batchSize = batchSize;
     }
 
-    public void run(int count, IntFunction<DecodedImage> images, Sink sink, Progress progress) {
+    /**
+     * @param images   decodes item i (a {@link VitException} makes it a failed item)
+     * @param progress told how many items are done after each batch (and each failed item)
+     */
+    public void run(int count, IntFunction<DecodedImage> images, Sink sink, IntConsumer progress) {
         runResults(count, images, (i, batch, row, error) ->
                 sink.accept(i, error == null ? Predictions.softmax(batch.logits(), row) : null, error), progress);
     }
 
     /** Like {@link #run}, handing over the engine's whole result (logits and pre-logits) per item. */
-    public void runResults(int count, IntFunction<DecodedImage> images, ResultSink sink, Progress progress) {
+    public void runResults(int count, IntFunction<DecodedImage> images, ResultSink sink, IntConsumer progress) {
         List<Integer> pending = new ArrayList<>();
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -56,7 +61,7 @@ public final class BatchRunner {
             } catch (VitException e) {
                 flush(pending, inputs, sink, progress); // keep the output in input order
                 sink.accept(i, null, -1, e);
-                progress.advance(1);
+                progress.accept(1);
                 continue;
             }
             if (!inputs.isEmpty() && !Arrays.equals(inputs.get(0).shape(), x.shape())) {
@@ -71,7 +76,7 @@ public final class BatchRunner {
         flush(pending, inputs, sink, progress);
     }
 
-    private void flush(List<Integer> pending, List<Tensor> inputs, ResultSink sink, Progress progress) {
+    private void flush(List<Integer> pending, List<Tensor> inputs, ResultSink sink, IntConsumer progress) {
         if (inputs.isEmpty()) {
             return;
         }
@@ -85,7 +90,7 @@ public final class BatchRunner {
         for (int i = 0; i < pending.size(); i++) {
             sink.accept(pending.get(i), result, i, null);
         }
-        progress.advance(pending.size());
+        progress.accept(pending.size());
         pending.clear();
         inputs.clear();
     }

@@ -101,7 +101,7 @@ final class ClassifyCommand implements Callable<Integer> {
                         } else {
                             print(out, files.get(i).toString(), Predictions.topK(probs, labels, topK));
                         }
-                    }, progress);
+                    }, progress::advance);
         }
         out.flush();
         return failures[0] == 0 ? 0 : Main.EXIT_FAILURE;

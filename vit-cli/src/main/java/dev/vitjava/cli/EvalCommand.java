@@ -107,7 +107,7 @@ final class EvalCommand implements Callable<Integer> {
                 } catch (IOException e) {
                     throw new VitException(predictions + ": cannot write: " + e.getMessage());
                 }
-            }, progress);
+            }, progress::advance);
         }
         new EvalReport(dataset.toString(), eval, failures[0], confusion).print(spec.commandLine().getOut(), format);
         return failures[0] == 0 ? 0 : Main.EXIT_FAILURE;

@@ -3,7 +3,7 @@ package dev.vitjava.cli;
 import java.io.PrintStream;
 
 /** A progress bar on stderr, shown only on a terminal, for more than a handful of items, and not with --quiet. */
-public final class Progress implements AutoCloseable {
+final class Progress implements AutoCloseable {
 
     private static final int HANDFUL = 8;
     private final PrintStream out;
@@ -13,7 +13,7 @@ public final class Progress implements AutoCloseable {
     private long lastDraw;
     private int done;
 
-    public Progress(String label, int total, boolean quiet) {
+    Progress(String label, int total, boolean quiet) {
         this.out = !quiet && total > HANDFUL && System.console() != null ? System.err : null;
         this.label = label;
         this.total = total;

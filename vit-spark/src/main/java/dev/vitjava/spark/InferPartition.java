@@ -2,7 +2,6 @@ package dev.vitjava.spark;
 
 import dev.vitjava.VitException;
 import dev.vitjava.cli.BatchRunner;
-import dev.vitjava.cli.Progress;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
 import dev.vitjava.image.DecodedImage;
@@ -65,11 +64,8 @@ final class InferPartition implements MapPartitionsFunction<Row, Row> {
                         paths.add(r.getString(0));
                         contents.add((byte[]) r.get(1));
                     }
-                    try (Progress none = new Progress("", 0, true)) {
-                        runner.runResults(paths.size(), i -> decode(decoder, contents.get(i), paths.get(i), model),
-                                (i, batch, row, error) -> ready.add(row(paths.get(i), batch, row, error, labels)),
-                                none);
-                    }
+                    runner.runResults(paths.size(), i -> decode(decoder, contents.get(i), paths.get(i), model),
+                            (i, batch, row, error) -> ready.add(row(paths.get(i), batch, row, error, labels)), done -> { });
                     counters.images().add(paths.size());
                 }
                 return !ready.isEmpty();
