@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.Naming;
 import dev.vitjava.checkpoint.Safetensors;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;

@@ -2,7 +2,7 @@ package dev.vitjava.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.util.Map;
 
 /** Trace comparison with the tornado backend's tolerances: logits 1e-4, attention 1e-5 (issue 5). */

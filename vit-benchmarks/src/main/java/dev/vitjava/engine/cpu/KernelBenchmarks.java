@@ -1,5 +1,6 @@
 package dev.vitjava.engine.cpu;
 
+import dev.vitjava.tensor.Tensor;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -65,8 +66,8 @@ public class KernelBenchmarks {
             int n = Integer.parseInt(p[2]);
             pool = new WorkerPool(threads, "bench");
             a = random((m + 2 * Gemm.MR) * k, 1);
-            dev.vitjava.model.Tensor weight = dev.vitjava.model.Tensor.of(random(n * k, 2), n, k);
-            dev.vitjava.model.Tensor bias = dev.vitjava.model.Tensor.of(random(n, 3), n);
+            dev.vitjava.tensor.Tensor weight = dev.vitjava.tensor.Tensor.of(random(n * k, 2), n, k);
+            dev.vitjava.tensor.Tensor bias = dev.vitjava.tensor.Tensor.of(random(n, 3), n);
             w = PackedLinear.of(weight, bias, n, k, new PackedLinear.Arena(PackedLinear.size(n, k)), pool);
             c = new float[(m + Gemm.MR) * w.outPadded];
         }

@@ -1,7 +1,7 @@
 package dev.vitjava.engine.cpu;
 
-import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTWeights.Linear;
+import dev.vitjava.tensor.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 

@@ -2,9 +2,9 @@ package dev.vitjava.engine.cpu;
 
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.model.RandomWeights;
-import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
+import dev.vitjava.tensor.Tensor;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
