@@ -69,7 +69,8 @@ public final class ModelLoader {
             List<String> labels = Labels.of(configFile, configJson, config.numClasses());
             return new LoadedModel(weightsFile, naming.naming(),
                     configFile != null ? configFile.toString() : "tensor shapes", new ViTModel(config, weights),
-                    labels, configJson, preprocessorJson, st.entries());
+                    labels, st.entries(), () -> PreprocessingReader.forModel(naming.naming(), config.imgHeight(),
+                            config.imgWidth(), config.inChans(), configJson, preprocessorJson));
         }
     }
 
