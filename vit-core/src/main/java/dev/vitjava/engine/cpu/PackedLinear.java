@@ -1,5 +1,8 @@
 package dev.vitjava.engine.cpu;
 
+import dev.vitjava.engine.cpu.platform.CacheLines;
+import dev.vitjava.engine.cpu.platform.MappedPages;
+import dev.vitjava.engine.cpu.platform.WorkerPool;
 import dev.vitjava.model.ViTWeights.Linear;
 import dev.vitjava.tensor.Tensor;
 import java.nio.FloatBuffer;
