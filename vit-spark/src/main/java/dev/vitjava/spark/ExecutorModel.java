@@ -7,7 +7,7 @@ import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -38,7 +38,7 @@ final class ExecutorModel {
     private ExecutorModel(Key key) {
         Backends.find(key.backend).prepare(); // overlaps the cpu engine's warm-up with loading the model
         this.loaded = key.model.load(null);
-        this.preprocessing = Preprocessing.forModel(loaded);
+        this.preprocessing = loaded.preprocessing();
         this.engine = new Serialized(Backends.create(key.backend, loaded.model(),
                 EngineOptions.defaults().withThreads(key.threads > 0 ? key.threads : executorCores())));
     }

@@ -1,12 +1,12 @@
 package dev.vitjava.spark;
 
 import dev.vitjava.VitException;
-import dev.vitjava.cli.BatchRunner;
+import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.ImageDecoder;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.io.Serializable;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -15,7 +15,7 @@ import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -127,7 +127,7 @@ class VitSparkTest {
                 .toArray(String[]::new)), JobOptions.defaults().withBatch(5)).collectAsList();
         assertThat(rows).hasSize(some.size());
         LoadedModel model = ModelSpec.of(null).load(null);
-        Preprocessing preprocessing = Preprocessing.forModel(model);
+        Preprocessing preprocessing = model.preprocessing();
         ImageDecoder decoder = new ImageDecoder();
         try (InferenceEngine engine = Backends.create("cpu", model.model(), EngineOptions.defaults())) {
             for (Row r : rows) {

@@ -1,11 +1,9 @@
-package dev.vitjava.cli;
+package dev.vitjava.engine;
 
 import dev.vitjava.VitException;
-import dev.vitjava.engine.InferenceEngine;
-import dev.vitjava.engine.Predictions;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,8 +11,9 @@ import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 
 /**
- * Preprocesses items and runs them through an engine in batches of equal-sized inputs, reporting each item's
- * class probabilities, or its error, in input order. A bad item never costs the others their result.
+ * Classifies a sequence of images: decode, preprocess, batch equal-sized inputs, forward, softmax; reports each
+ * item's class probabilities (or, for embeddings, its row of the engine's result), or its error, in input order. A bad
+ * item never costs the others their result.
  */
 public final class BatchRunner {
 
@@ -34,7 +33,7 @@ public final class BatchRunner {
 
     public BatchRunner(InferenceEngine engine, Preprocessing preprocessing, int batchSize) {
         if (batchSize < 1) {
-            throw new VitException("--batch must be at least 1, not " + batchSize);
+            throw new VitException("batch size must be at least 1, not " + batchSize);
         }
         this.engine = engine;
         this.preprocessing = preprocessing;
