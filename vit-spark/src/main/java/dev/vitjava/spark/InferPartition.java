@@ -22,8 +22,8 @@ import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * Runs one partition of {@code (path, content)} rows through this executor's engine, {@code batch} images at a time,
- * with the CLI's own decoding, preprocessing and batching ({@link BatchRunner}): one output row per input row, with
- * {@code error} set instead of a result for a file that cannot be read.
+ * with the decoding, preprocessing and batching of {@code vit classify} ({@link BatchRunner}): one output row per
+ * input row, with {@code error} set instead of a result for a file that cannot be read.
  */
 final class InferPartition implements MapPartitionsFunction<Row, Row> {
 
@@ -101,7 +101,8 @@ final class InferPartition implements MapPartitionsFunction<Row, Row> {
         return switch (output) {
             case CLASSIFY -> {
                 List<Row> top = new ArrayList<>();
-                for (Predictions.Ranked r : Predictions.topK(Predictions.softmax(batch.logits(), i), labels, options.topK())) {
+                double[] probs = Predictions.softmax(batch.logits(), i);
+                for (Predictions.Ranked r : Predictions.topK(probs, labels, options.topK())) {
                     top.add(RowFactory.create(r.index(), r.label(), (float) r.prob()));
                 }
                 yield RowFactory.create(path, CollectionConverters.asScala(top).toSeq(), null); // Spark wants a Seq

@@ -147,8 +147,8 @@ public final class VitSpark {
 
     /**
      * Top-1/top-5 accuracy over an ImageFolder tree (one sub-directory per class, sorted), the report of
-     * {@code vit eval}; {@code unreadable} hears the error of each image that could not be read. The driver loads the model too, for its class count; predictions come back as one small
-     * row per image.
+     * {@code vit eval}; {@code unreadable} hears the error of each image that could not be read. The driver loads
+     * the model too, for its class count; predictions come back as one small row per image.
      */
     public EvalReport evaluate(String root, JobOptions options, Consumer<String> unreadable) {
         Path dir = qualified(root);
@@ -189,7 +189,8 @@ public final class VitSpark {
             List<String> names = Arrays.stream(fs.listStatus(dir)).filter(FileStatus::isDirectory)
                     .map(s -> s.getPath().getName()).filter(n -> !n.startsWith(".")).sorted().toList();
             if (names.isEmpty()) {
-                throw new VitException(root + ": no class sub-directories (expected ImageFolder layout root/<class>/<image>)");
+                throw new VitException(root
+                        + ": no class sub-directories (expected ImageFolder layout root/<class>/<image>)");
             }
             return names;
         } catch (IOException e) {

@@ -17,8 +17,8 @@ import javax.imageio.ImageIO;
 
 /**
  * A few hundred small test images made from the shipped Fashion-MNIST samples (flipped, shifted, inverted, tinted,
- * scaled, as PNG, JPEG, BMP and GIF: 300 of them), in ImageFolder layout (one directory per class), plus files that are no image:
- * corrupt, truncated, empty, text.
+ * scaled, as PNG, JPEG, BMP and GIF: 300 of them), in ImageFolder layout (one directory per class, named so that
+ * the sorted order is the model's label order), plus files that are no image: corrupt, truncated, empty, text.
  */
 final class Fixtures {
 

@@ -114,7 +114,8 @@ class VitSparkTest {
             for (int k = 0; k < top.size(); k++) {
                 assertThat(top.get(k).getInt(0)).isEqualTo(want.get(k).get("index").asInt());
                 assertThat(top.get(k).getString(1)).isEqualTo(want.get(k).get("label").asText());
-                assertThat(top.get(k).getFloat(2)).as(file + " rank " + k).isEqualTo((float) want.get(k).get("prob").asDouble());
+                assertThat(top.get(k).getFloat(2)).as(file + " rank " + k)
+                        .isEqualTo((float) want.get(k).get("prob").asDouble());
             }
         }
     }
