@@ -77,7 +77,8 @@ final class FinetuneCommand implements Callable<Integer> {
     boolean overwrite;
 
     @Option(names = "--resume", paramLabel = "DIR",
-            description = "Continue the interrupted run in DIR from its last checkpoint, with its original options.")
+            description = "Continue the run in DIR from its last checkpoint with its original options (--epochs may"
+                    + " raise the epoch count).")
     Path resume;
 
     @Option(names = "--labels", paramLabel = "FILE", description = "Class names of IDX label values, one per line.")
@@ -176,6 +177,9 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
 
+    /** Set when a resumed run was given a new --epochs. */
+    private int epochsOverride;
+
     @Override
     public Integer call() {
         if (resume != null) {
@@ -197,6 +201,11 @@ final class FinetuneCommand implements Callable<Integer> {
         cl.parseArgs(args.toArray(String[]::new));
         original.spec = cl.getCommandSpec();
         original.quiet |= quiet;
+        if (spec.commandLine().getParseResult().hasMatchedOption("--epochs")) {
+            // more epochs than first asked for: later checkpoints carry the new count
+            original.epochs = epochs;
+            original.epochsOverride = epochs;
+        }
         if (original.output == null || !original.output.toAbsolutePath().normalize()
                 .equals(resume.toAbsolutePath().normalize())) {
             original.output = resume;
@@ -283,7 +292,21 @@ final class FinetuneCommand implements Callable<Integer> {
         JsonNode config = ModelExport.timmConfig(c, model.weights().fcNorm() != null, names, pre, loaded.config());
         ObjectNode runState = JSON.createObjectNode();
         ArrayNode args = runState.putArray("args");
-        spec.commandLine().getParseResult().originalArgs().forEach(args::add);
+        List<String> given = spec.commandLine().getParseResult().originalArgs();
+        // this command's arguments: those after its name (a resumed run parsed them without it)
+        for (int i = given.indexOf(spec.name()) + 1; i < given.size(); i++) {
+            String a = given.get(i);
+            if (epochsOverride > 0 && a.startsWith("--epochs")) {
+                if (a.equals("--epochs")) {
+                    i++;
+                }
+                continue;
+            }
+            args.add(a);
+        }
+        if (epochsOverride > 0) {
+            args.add("--epochs=" + epochsOverride);
+        }
         PrintWriter out = spec.commandLine().getOut();
         try (TrainingEngine engine = backend.equals("cpu") ? new CpuTraining(model, new EngineOptions(threads, null))
                 : new ReferenceTraining(model)) {
