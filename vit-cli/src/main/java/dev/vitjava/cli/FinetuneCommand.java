@@ -308,8 +308,8 @@ final class FinetuneCommand implements Callable<Integer> {
             args.add("--epochs=" + epochsOverride);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (TrainingEngine engine = backend.equals("cpu") ? new CpuTraining(model, new EngineOptions(threads, null))
-                : new ReferenceTraining(model)) {
+        try (TrainingEngine engine = backend.equals("cpu")
+                ? new CpuTraining(model, EngineOptions.defaults().withThreads(threads)) : new ReferenceTraining(model)) {
             Listener listener = new Listener(out, epochs);
             Finetune run = new Finetune(engine, trainData, valData, options, dir, config, runState, listener);
             Finetune.Start start = Finetune.Start.FRESH;

@@ -77,7 +77,7 @@ class CpuTrainingTest {
     @Test
     void everyGradientMatchesPyTorch() {
         try (Safetensors g = Safetensors.open(resource("golden.safetensors"));
-             CpuTraining engine = new CpuTraining(model(), new EngineOptions(2, null))) {
+             CpuTraining engine = new CpuTraining(model(), EngineOptions.defaults().withThreads(2))) {
             var r = engine.step(Input.of(g.tensor("pixel_values")), labels(g), 0, Regularization.NONE, 0);
             assertThat(r.loss()).isCloseTo(f64(g, "loss")[0], org.assertj.core.api.Assertions.within(1e-5));
             for (Param p : engine.parameters()) {
@@ -89,7 +89,7 @@ class CpuTrainingTest {
     @Test
     void matchesTheReferenceWithDropoutDropPathSmoothingAndFrozenBlocks() {
         try (Safetensors g = Safetensors.open(resource("golden.safetensors"));
-             CpuTraining cpu = new CpuTraining(model(), new EngineOptions(2, null))) {
+             CpuTraining cpu = new CpuTraining(model(), EngineOptions.defaults().withThreads(2))) {
             ReferenceTraining ref = new ReferenceTraining(model());
             Tensor pixels = g.tensor("pixel_values");
             Regularization reg = new Regularization(0.2, 0.15, 0.4, 11);
@@ -107,7 +107,7 @@ class CpuTrainingTest {
     @Test
     void cachedFeaturesGiveTheSameStepAsPixels() {
         try (Safetensors g = Safetensors.open(resource("golden.safetensors"));
-             CpuTraining cpu = new CpuTraining(model(), new EngineOptions(2, null))) {
+             CpuTraining cpu = new CpuTraining(model(), EngineOptions.defaults().withThreads(2))) {
             Tensor pixels = g.tensor("pixel_values");
             cpu.freeze(1);
             Regularization reg = new Regularization(0, 0, 0.3, 3); // block 0 has drop-path rate 0
@@ -128,7 +128,7 @@ class CpuTrainingTest {
     @Test
     void twoAdamwStepsMatchTorchOptim() {
         try (Safetensors g = Safetensors.open(resource("golden.safetensors"));
-             CpuTraining cpu = new CpuTraining(model(), new EngineOptions(2, null))) {
+             CpuTraining cpu = new CpuTraining(model(), EngineOptions.defaults().withThreads(2))) {
             cpu.freeze(1);
             Optimizer opt = new Optimizer(Optimizer.Settings.adamw(0.05));
             for (int s = 0; s < 2; s++) {
