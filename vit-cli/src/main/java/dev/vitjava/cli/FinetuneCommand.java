@@ -167,6 +167,9 @@ final class FinetuneCommand implements Callable<Integer> {
             description = "Memory for cached frozen-block features; the rest goes to a file in DIR (default: ${DEFAULT-VALUE}).")
     long cacheMemoryMb;
 
+    @Option(names = "--no-feature-cache", description = "Recompute the frozen blocks every epoch (for comparisons).")
+    boolean noFeatureCache;
+
     @Option(names = {"-b", "--backend"}, paramLabel = "NAME", defaultValue = "cpu",
             description = "cpu or reference (float64, slow: the oracle) (default: ${DEFAULT-VALUE}).")
     String backend;
@@ -286,7 +289,7 @@ final class FinetuneCommand implements Callable<Integer> {
         Finetune.Options options = new Finetune.Options(freezeBlocks, freezeEpochs, opt, Schedule.Kind.parse(schedule),
                 lr, warmupSteps, stepEpochs, gamma, batch, epochs, maxSteps, labelSmoothing, gradClip,
                 new Regularization(dropout, attnDropout, dropPath, seed), seed, !noShuffle, aug, logEvery,
-                cacheMemoryMb << 20);
+                !noFeatureCache, cacheMemoryMb << 20);
 
         RunDirectory dir = resumed != null ? resumed : RunDirectory.create(output, overwrite);
         JsonNode config = ModelExport.timmConfig(c, model.weights().fcNorm() != null, names, pre, loaded.config());

@@ -24,12 +24,13 @@ public final class Finetune {
      * @param freezeEpochs   epochs trained frozen before everything unfreezes, or -1 for all of them
      * @param maxSteps       stop after this many optimizer steps in total, or -1
      * @param logEvery       also log every N steps, or 0
+     * @param featureCache   whether to cache the frozen part's output when it cannot change
      * @param cacheBytes     memory for cached features; beyond it they go to a file in the output directory
      */
     public record Options(int freezeBlocks, int freezeEpochs, Optimizer.Settings optimizer, Schedule.Kind schedule,
             double lr, int warmupSteps, int stepEpochs, double gamma, int batch, int epochs, long maxSteps,
             double labelSmoothing, double gradClip, Regularization regularization, long seed, boolean shuffle,
-            Augmentation.Kind augment, int logEvery, long cacheBytes) {
+            Augmentation.Kind augment, int logEvery, boolean featureCache, long cacheBytes) {
 
         public Options {
             if (batch <= 0) {
@@ -129,8 +130,10 @@ public final class Finetune {
             for (int epoch = start.epoch(); epoch < o.epochs() && step < total; epoch++) {
                 int k = o.frozenAt(epoch);
                 engine.freeze(k);
-                boolean cacheable = o.augment() == Augmentation.Kind.NONE && k > 0
-                        && o.regularization().deterministicBelow(k, depth);
+                // worth it only when a later epoch reads what this one computes
+                boolean cacheable = o.featureCache() && o.augment() == Augmentation.Kind.NONE && k > 0
+                        && o.regularization().deterministicBelow(k, depth)
+                        && (cachedFor == k || epoch + 1 < o.epochs() && o.frozenAt(epoch + 1) == k);
                 if (!cacheable || cachedFor != k) {
                     if (cache != null) {
                         cache.close();

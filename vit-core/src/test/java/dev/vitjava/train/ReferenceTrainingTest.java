@@ -67,7 +67,7 @@ class ReferenceTrainingTest {
 
     /**
      * With dropout, attention dropout and drop path on (masks are fixed by the step), label smoothing and the class
-     * token pooled: the whole model's gradient of a few entries of every parameter against central differences.
+     * token pooled: the whole model's gradient of a random entry of every parameter against central differences.
      */
     @Test
     void wholeModelGradientsWithRegularisationMatchFiniteDifferences() {
@@ -82,7 +82,7 @@ class ReferenceTrainingTest {
             for (Param param : engine.parameters()) {
                 Param.F64 p = (Param.F64) param;
                 double[] grad = p.grad.clone();
-                for (int k = 0; k < 3; k++) {
+                for (int k = 0; k < 1; k++) {
                     int i = rnd.nextInt(p.size());
                     double keep = p.value[i];
                     p.value[i] = keep + h;

@@ -107,6 +107,28 @@ class FinetuneTest {
         }
     }
 
+    @Test
+    void theFrozenFeatureCacheOnDiskChangesNothing() throws IOException {
+        String[] two = {"--epochs", "2", "--optimizer", "adamw", "--lr", "1e-3", "--weight-decay", "0.05"};
+        Path cached = tmp.resolve("cached");
+        Cli a = Cli.run(sharedSgd(cached, concat(two, "--cache-memory", "0")));
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        Path plain = tmp.resolve("plain");
+        Cli b = Cli.run(sharedSgd(plain, concat(two, "--no-feature-cache")));
+        assertThat(b.exitCode()).as(b.err()).isZero();
+        List<String> log = Files.readAllLines(cached.resolve("log.jsonl"));
+        assertThat(log.get(log.size() - 1)).contains("\"feature_cache\":true");
+        Map<String, Tensor> x = Golden.read(cached.resolve("model.safetensors"));
+        Map<String, Tensor> y = Golden.read(plain.resolve("model.safetensors"));
+        for (String name : x.keySet()) {
+            assertThat(x.get(name).toArray()).as(name).containsExactly(y.get(name).toArray());
+        }
+        try (var files = Files.list(cached)) {
+            assertThat(files.map(f -> f.getFileName().toString())).as("scratch file removed")
+                    .noneMatch(f -> f.startsWith(".features"));
+        }
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
