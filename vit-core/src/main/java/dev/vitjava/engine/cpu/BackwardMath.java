@@ -154,55 +154,134 @@ final class BackwardMath {
         float get(int index);
     }
 
-    /**
-     * Attention backward of one (image, head): with A = P ⊙ m, dV = Aᵀ dO, dP = (dO Vᵀ) ⊙ m,
-     * dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale, dQ = dS K, dK = dSᵀ Q, written into the head's q, k and v columns
-     * of dqkv. {@code mask} is null without attention dropout.
-     */
-    static void attention(float[] qkv, int ldq, int row0, int h, int heads, int hd, float[] probs, int pOff,
-            Mask mask, float[] dout, int ldo, float[] dqkv, int tokens, float scale, float[] ds) {
-        int d = heads * hd;
-        int q0 = h * hd;
-        int k0 = d + h * hd;
-        int v0 = 2 * d + h * hd;
-        for (int j = 0; j < tokens; j++) {
-            int r = (row0 + j) * ldq;
-            java.util.Arrays.fill(dqkv, r + k0, r + k0 + hd, 0f);
-            java.util.Arrays.fill(dqkv, r + v0, r + v0 + hd, 0f);
-        }
-        for (int i = 0; i < tokens; i++) {
-            int oi = (row0 + i) * ldo + h * hd;
-            int p = pOff + i * tokens;
-            float dot = 0;
-            for (int j = 0; j < tokens; j++) {
-                float m = mask == null ? 1f : mask.get(i * tokens + j);
-                float dp = dotProduct(dout, oi, qkv, (row0 + j) * ldq + v0, hd) * m;
-                ds[j] = dp;
-                dot += dp * probs[p + j];
-                axpy(probs[p + j] * m, dout, oi, dqkv, (row0 + j) * ldq + v0, hd);
+    /** A worker's buffers for {@link #attention}, grown on demand. */
+    static final class AttentionScratch {
+        private float[] valuesT = new float[0];
+        private float[] keys = new float[0];
+        private float[] queries = new float[0];
+        private float[] grads = new float[0];
+        private float[] ds = new float[0];
+        private float[] dsT = new float[0];
+        private float[] attT = new float[0];
+        private final float[] tile = new float[MR * NR];
+
+        void ensure(int tokens, int hd) {
+            int tp = roundUp(tokens, NR);
+            int rows = roundUp(tokens, MR) + MR;
+            int rowPacks = roundUp(hd, NR) * tokens;
+            if (valuesT.length < tp * hd) {
+                valuesT = new float[tp * hd];
             }
-            int qi = (row0 + i) * ldq + q0;
-            java.util.Arrays.fill(dqkv, qi, qi + hd, 0f);
-            for (int j = 0; j < tokens; j++) {
-                float s = probs[p + j] * (ds[j] - dot) * scale;
-                axpy(s, qkv, (row0 + j) * ldq + k0, dqkv, qi, hd);
-                axpy(s, qkv, qi, dqkv, (row0 + j) * ldq + k0, hd);
+            if (keys.length < rowPacks) {
+                keys = new float[rowPacks];
+                queries = new float[rowPacks];
+                grads = new float[rowPacks];
+            }
+            if (ds.length < rows * tp) {
+                ds = new float[rows * tp];
+                dsT = new float[rows * tokens];
+                attT = new float[rows * tokens];
             }
         }
     }
 
-    /** Σ_e a[aOff + e] b[bOff + e], e in [0, n). */
-    private static float dotProduct(float[] a, int aOff, float[] b, int bOff, int n) {
-        FloatVector acc = FloatVector.zero(S);
-        int e = 0;
-        for (; e + L <= n; e += L) {
-            acc = FloatVector.fromArray(S, a, aOff + e).fma(FloatVector.fromArray(S, b, bOff + e), acc);
+    private static final int MR = Gemm.MR;
+    private static final int NR = Gemm.NR;
+
+    private static int roundUp(int n, int m) {
+        return (n + m - 1) / m * m;
+    }
+
+    /**
+     * Attention backward of one (image, head) as four products on the GEMM micro-kernel: with A = P ⊙ m,
+     * dP = (dO Vᵀ) ⊙ m, dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale, then dQ = dS K, dK = dSᵀ Q, dV = Aᵀ dO, written
+     * into the head's q, k and v columns of dqkv. {@code mask} is null without attention dropout.
+     */
+    static void attention(AttentionScratch s, float[] qkv, int ldq, int row0, int h, int heads, int hd,
+            float[] probs, int pOff, Mask mask, float[] dout, int ldo, float[] dqkv, int tokens, float scale) {
+        int d = heads * hd;
+        int q0 = h * hd;
+        int k0 = d + h * hd;
+        int v0 = 2 * d + h * hd;
+        int tp = roundUp(tokens, NR);
+        s.ensure(tokens, hd);
+        float[] tile = s.tile;
+        // Vᵀ in key panels [j panel][e][NR] for dO Vᵀ; K, Q and dO as row panels [e panel][t][NR].
+        java.util.Arrays.fill(s.valuesT, 0, tp * hd, 0f);
+        for (int j = 0; j < tokens; j++) {
+            int src = (row0 + j) * ldq + v0;
+            int dst = (j / NR) * hd * NR + j % NR;
+            for (int e = 0; e < hd; e++) {
+                s.valuesT[dst + e * NR] = qkv[src + e];
+            }
         }
-        float s = VectorMath.sum(acc);
-        for (; e < n; e++) {
-            s += a[aOff + e] * b[bOff + e];
+        packRows(qkv, ldq, row0, k0, tokens, hd, s.keys);
+        packRows(qkv, ldq, row0, q0, tokens, hd, s.queries);
+        packRows(dout, ldo, row0, h * hd, tokens, hd, s.grads);
+        // dP, then dS in place, row by row; Aᵀ and dSᵀ for the key and value gradients
+        for (int i0 = 0; i0 < tokens; i0 += MR) {
+            int valid = Math.min(MR, tokens - i0);
+            for (int p = 0; p < tp / NR; p++) {
+                Gemm.kernel(dout, (row0 + i0) * ldo + h * hd, ldo, s.valuesT, p * hd * NR, hd, tile);
+                for (int r = 0; r < valid; r++) {
+                    System.arraycopy(tile, r * NR, s.ds, (i0 + r) * tp + p * NR, NR);
+                }
+            }
         }
-        return s;
+        int rows = roundUp(tokens, MR);
+        java.util.Arrays.fill(s.dsT, 0, rows * tokens, 0f);
+        java.util.Arrays.fill(s.attT, 0, rows * tokens, 0f);
+        for (int i = 0; i < tokens; i++) {
+            int p = pOff + i * tokens;
+            int row = i * tp;
+            float dot = 0;
+            for (int j = 0; j < tokens; j++) {
+                float m = mask == null ? 1f : mask.get(i * tokens + j);
+                float dp = s.ds[row + j] * m;
+                s.ds[row + j] = dp;
+                dot += dp * probs[p + j];
+                s.attT[j * tokens + i] = probs[p + j] * m;
+            }
+            for (int j = 0; j < tokens; j++) {
+                float g = probs[p + j] * (s.ds[row + j] - dot) * scale;
+                s.ds[row + j] = g;
+                s.dsT[j * tokens + i] = g;
+            }
+            java.util.Arrays.fill(s.ds, row + tokens, row + tp, 0f);
+        }
+        java.util.Arrays.fill(s.ds, tokens * tp, rows * tp, 0f);
+        product(s.ds, tp, s.keys, tokens, hd, tile, dqkv, ldq, row0, q0);
+        product(s.dsT, tokens, s.queries, tokens, hd, tile, dqkv, ldq, row0, k0);
+        product(s.attT, tokens, s.grads, tokens, hd, tile, dqkv, ldq, row0, v0);
+    }
+
+    /** dst[e panel][t][NR] = src[(row0 + t) * ld + col + e], zero past hd. */
+    private static void packRows(float[] src, int ld, int row0, int col, int tokens, int hd, float[] dst) {
+        for (int e0 = 0; e0 < hd; e0 += NR) {
+            int n = Math.min(NR, hd - e0);
+            int base = (e0 / NR) * tokens * NR;
+            for (int t = 0; t < tokens; t++) {
+                System.arraycopy(src, (row0 + t) * ld + col + e0, dst, base + t * NR, n);
+                if (n < NR) {
+                    java.util.Arrays.fill(dst, base + t * NR + n, base + (t + 1) * NR, 0f);
+                }
+            }
+        }
+    }
+
+    /** out rows [row0, row0 + tokens), columns [col, col + hd) = a (tokens x tokens, stride lda) times the row panels. */
+    private static void product(float[] a, int lda, float[] panels, int tokens, int hd, float[] tile, float[] out,
+            int ldo, int row0, int col) {
+        for (int i0 = 0; i0 < tokens; i0 += MR) {
+            int valid = Math.min(MR, tokens - i0);
+            for (int e0 = 0; e0 < hd; e0 += NR) {
+                Gemm.kernel(a, i0 * lda, lda, panels, (e0 / NR) * tokens * NR, tokens, tile);
+                int n = Math.min(NR, hd - e0);
+                for (int r = 0; r < valid; r++) {
+                    System.arraycopy(tile, r * NR, out, (row0 + i0 + r) * ldo + col + e0, n);
+                }
+            }
+        }
     }
 
     /** y[yOff + e] += alpha x[xOff + e], e in [0, n). */

@@ -23,7 +23,8 @@ import java.util.Map;
  * engine's kernels and thread pool. Every product is {@link Gemm}'s register-tiled kernel: the forward
  * {@code x Wᵀ} on the packed weight, the input gradient {@code dy W} on the packed transpose, the weight gradient
  * {@code dyᵀ x} with the activations packed as the "weight"; attention runs forward as {@link Attention} (keeping
- * the probabilities) and backward per (image, head) in {@link BackwardMath}.
+ * the probabilities) and backward per (image, head) as four small products on the same kernel
+ * ({@link BackwardMath#attention}).
  *
  * <p>Only the trainable blocks keep activations (their input, qkv, attention probabilities and output, the
  * residual stream between the branches, and the MLP's pre-activation and activation); the frozen blocks run
@@ -55,6 +56,7 @@ public final class CpuTraining implements TrainingEngine {
     private final float eps;
     private final WorkerPool pool;
     private final Attention.Scratch[] scratch;
+    private final BackwardMath.AttentionScratch[] attentionScratch;
     private final Map<String, Param.F32> params = new LinkedHashMap<>();
     private final Layer patch;
     private final Layer head;
@@ -120,8 +122,10 @@ public final class CpuTraining implements TrainingEngine {
         });
         this.pool = new WorkerPool(options.threadsOrCores(), "vit-train");
         this.scratch = new Attention.Scratch[pool.size()];
+        this.attentionScratch = new BackwardMath.AttentionScratch[pool.size()];
         for (int i = 0; i < scratch.length; i++) {
             scratch[i] = new Attention.Scratch();
+            attentionScratch[i] = new BackwardMath.AttentionScratch();
         }
         this.patch = new Layer("patch_embed.proj", d, kp);
         this.head = new Layer("head", classes, d);
@@ -652,14 +656,13 @@ public final class CpuTraining implements TrainingEngine {
         ls[1].backwardInput(dp, ldD, rows, dTmp, ldD, Gemm.STORE);
         boolean attnDrop = reg.rate(Site.ATTN, i, depth) > 0;
         float scale = (float) (1.0 / Math.sqrt(hd));
-        float[][] ds = new float[pool.size()][tokens];
         float[] dAttn = dTmp;
         pool.run(batch * heads, (task, worker) -> {
             int n = task / heads;
             int hh = task % heads;
-            BackwardMath.attention(s.qkv, ldQ, n * tokens, hh, heads, hd, s.probs,
+            BackwardMath.attention(attentionScratch[worker], s.qkv, ldQ, n * tokens, hh, heads, hd, s.probs,
                     (n * heads + hh) * tokens * tokens, attnDrop ? attnMask(reg, step, i, n, hh) : null, dAttn, ldD,
-                    dQkv, tokens, scale, ds[worker]);
+                    dQkv, tokens, scale);
         });
         layerNorm(s.xIn, h, rows, p(b + "norm1.weight"), p(b + "norm1.bias"));
         ls[0].backwardParams(h, ldD, dQkv, ldQ, rows);
