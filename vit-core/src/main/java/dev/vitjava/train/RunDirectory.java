@@ -8,7 +8,6 @@ import dev.vitjava.checkpoint.Safetensors;
 import dev.vitjava.checkpoint.SafetensorsWriter;
 import dev.vitjava.model.Tensor;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -162,20 +161,11 @@ public final class RunDirectory {
             for (var it = steps.properties().iterator(); it.hasNext(); ) {
                 var e = it.next();
                 String name = e.getKey();
-                double[] first = doubles(st, name + ".first");
-                double[] second = st.contains(name + ".second") ? doubles(st, name + ".second") : null;
+                double[] first = st.doubles(name + ".first");
+                double[] second = st.contains(name + ".second") ? st.doubles(name + ".second") : null;
                 optimizer.state().put(name, new Optimizer.State(first, second, e.getValue().asLong()));
             }
         }
-    }
-
-    private static double[] doubles(Safetensors st, String name) {
-        ByteBuffer b = st.bytes(name);
-        double[] out = new double[b.remaining() / 8];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = b.getDouble(8 * i);
-        }
-        return out;
     }
 
     /** Appends one line to log.jsonl. */

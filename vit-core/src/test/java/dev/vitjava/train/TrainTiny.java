@@ -12,12 +12,12 @@ import java.nio.file.Path;
  * The golden training case {@code train/train_tiny} (copied from the shared golden data): the timm_tiny model, a
  * batch of 4, PyTorch's float64 gradients and the parameters after two SGD and AdamW steps.
  */
-final class TrainTiny {
+public final class TrainTiny {
 
     private TrainTiny() {
     }
 
-    static Path resource(String name) {
+    public static Path resource(String name) {
         try {
             return Path.of(TrainTiny.class.getResource("/train/train_tiny/" + name).toURI());
         } catch (URISyntaxException e) {
@@ -25,19 +25,19 @@ final class TrainTiny {
         }
     }
 
-    static ViTModel model() {
+    public static ViTModel model() {
         return ModelLoader.load(resource("model.safetensors"), new ModelLoader.Options(null, 4)).model();
     }
 
-    static Safetensors golden() {
+    public static Safetensors golden() {
         return Safetensors.open(resource("golden.safetensors"));
     }
 
-    static Tensor pixels(Safetensors g) {
+    public static Tensor pixels(Safetensors g) {
         return g.tensor("pixel_values");
     }
 
-    static int[] labels(Safetensors g) {
+    public static int[] labels(Safetensors g) {
         ByteBuffer b = g.bytes("labels");
         int[] out = new int[b.remaining() / 8];
         for (int i = 0; i < out.length; i++) {
@@ -46,17 +46,12 @@ final class TrainTiny {
         return out;
     }
 
-    static double[] f64(Safetensors g, String name) {
-        ByteBuffer b = g.bytes(name);
-        double[] out = new double[b.remaining() / 8];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = b.getDouble(8 * i);
-        }
-        return out;
+    public static double[] f64(Safetensors g, String name) {
+        return g.doubles(name);
     }
 
     /** max |a − b| / max(1e-3, max |b|): error relative to the tensor's scale. */
-    static double relError(double[] a, double[] b) {
+    public static double relError(double[] a, double[] b) {
         double scale = 1e-3;
         double err = 0;
         for (int i = 0; i < b.length; i++) {
