@@ -133,12 +133,13 @@ final class BackwardMath {
     }
 
     /**
-     * Attention's probability-weighted values with dropped probabilities: out_i = Σ_j (P_ij m_ij) v_j for one
-     * (image, head), with m the attention-dropout factors ({@code mask.get(i * tokens + j)}).
+     * Attention's probability-weighted values with dropped probabilities: out_i = Σ_j (P_ij m_ij) v_j for the first
+     * {@code queries} queries of one (image, head), with m the attention-dropout factors
+     * ({@code mask.get(i * tokens + j)}).
      */
     static void maskedValues(float[] qkv, int ldq, int row0, int vCol, float[] probs, int pOff, Mask mask,
-            int tokens, int hd, float[] out, int ldo, int oCol, float[] tmp) {
-        for (int i = 0; i < tokens; i++) {
+            int queries, int tokens, int hd, float[] out, int ldo, int oCol, float[] tmp) {
+        for (int i = 0; i < queries; i++) {
             java.util.Arrays.fill(tmp, 0, hd, 0f);
             for (int j = 0; j < tokens; j++) {
                 float a = probs[pOff + i * tokens + j] * mask.get(i * tokens + j);

@@ -75,6 +75,14 @@ public final class CpuTraining implements TrainingEngine {
     private float[] tmpD;
     private float[] dx;
     private float[] dTmp;
+    private float[] dTmp2;
+    // The last block's class rows (clsOnly): residual stream, attention output and their gradients.
+    private final boolean clsPooling;
+    private boolean clsOnly;
+    private float[] clsX;
+    private float[] clsA;
+    private float[] dCls;
+    private float[] dClsA;
     private float[] dQkv;
     private float[] dMlp;
     private float[] patches;
@@ -115,6 +123,7 @@ public final class CpuTraining implements TrainingEngine {
         this.ldH = roundUp(hidden, NR);
         this.ldC = roundUp(classes, NR);
         this.eps = (float) c.layerNormEps();
+        this.clsPooling = c.globalPool() == ViTConfig.GlobalPool.TOKEN && c.classToken();
         model.weights().toTimmStateDict().forEach((name, t) -> {
             float[] v = new float[t.size()];
             t.data().get(0, v, 0, v.length);
@@ -285,10 +294,15 @@ public final class CpuTraining implements TrainingEngine {
         tmpD = new float[r * ldD];
         dx = new float[r * ldD];
         dTmp = new float[r * ldD];
+        dTmp2 = new float[r * ldD];
         dQkv = new float[r * ldQ];
         dMlp = new float[r * ldH];
         patches = new float[(roundUp(cap * grid, MR) + MR) * kp];
         int br = roundUp(cap, MR) + MR;
+        clsX = new float[br * ldD];
+        clsA = new float[br * ldD];
+        dCls = new float[br * ldD];
+        dClsA = new float[br * ldD];
         pooledIn = new float[br * ldD];
         pooled = new float[br * ldD];
         dPooled = new float[br * ldD];
@@ -364,8 +378,15 @@ public final class CpuTraining implements TrainingEngine {
             first = 0;
             embed(input.pixels(), reg, step);
         }
-        for (int i = first; i < depth; i++) {
+        // With class-token pooling the last block's projection and MLP matter only for the class tokens (its keys
+        // and values need every token): they run on the batch's class rows, in clsX.
+        clsOnly = clsPooling && first < depth;
+        int full = clsOnly ? depth - 1 : depth;
+        for (int i = first; i < full; i++) {
             block(i, batch, reg, step, train && i >= frozen ? saved[i] : null);
+        }
+        if (clsOnly) {
+            lastBlock(batch, reg, step, train && depth - 1 >= frozen ? saved[depth - 1] : null);
         }
         return first;
     }
@@ -422,34 +443,62 @@ public final class CpuTraining implements TrainingEngine {
 
     /** Block i on the residual stream {@link #x}; {@code s} receives the activations (null: not kept). */
     private void block(int i, int batch, Regularization reg, long step, Saved s) {
+        int rows = batch * tokens;
+        float[] attn = s != null ? s.attn : attnTmp;
+        attention(i, batch, tokens, reg, step, s, attn);
+        residual(i, rows, 1, x, attn, reg, step, s);
+    }
+
+    /** The last block with the projection and MLP on the class rows only, into {@link #clsX}. */
+    private void lastBlock(int batch, Regularization reg, long step, Saved s) {
+        int i = depth - 1;
+        attention(i, batch, 1, reg, step, s, attnTmp);
+        float[] a = s != null ? s.attn : clsA;
+        for (int n = 0; n < batch; n++) {
+            System.arraycopy(x, n * tokens * ldD, clsX, n * ldD, ldD);
+            System.arraycopy(attnTmp, n * tokens * ldD, a, n * ldD, ldD);
+        }
+        residual(i, batch, tokens, clsX, a, reg, step, s);
+    }
+
+    /** norm1, qkv and attention of block i for the first {@code queries} queries of each image, into attn. */
+    private void attention(int i, int batch, int queries, Regularization reg, long step, Saved s, float[] attn) {
         String b = "blocks." + i + ".";
-        Layer[] ls = layers[i];
         int rows = batch * tokens;
         if (s != null) {
             System.arraycopy(x, 0, s.xIn, 0, rows * ldD);
         }
         layerNorm(x, h, rows, p(b + "norm1.weight"), p(b + "norm1.bias"));
         float[] qkv = s != null ? s.qkv : qkvTmp;
-        ls[0].forward(h, ldD, rows, qkv, ldQ, Gemm.STORE);
+        layers[i][0].forward(h, ldD, rows, qkv, ldQ, Gemm.STORE);
         boolean attnDrop = reg.rate(Site.ATTN, i, depth) > 0;
         float[] probs = s != null ? s.probs : attnDrop ? probsTmp : null;
-        float[] attn = s != null ? s.attn : attnTmp;
-        Attention.run(pool, scratch, qkv, ldQ, attn, ldD, batch, tokens, heads, hd, probs);
+        Attention.run(pool, scratch, qkv, ldQ, attn, ldD, batch, tokens, queries, heads, hd, probs);
         if (attnDrop) {
             float[][] tmp = new float[pool.size()][hd];
             pool.run(batch * heads, (task, worker) -> {
                 int n = task / heads;
                 int hh = task % heads;
                 BackwardMath.maskedValues(qkv, ldQ, n * tokens, 2 * d + hh * hd, probs,
-                        (n * heads + hh) * tokens * tokens, attnMask(reg, step, i, n, hh), tokens, hd, attn, ldD,
-                        hh * hd, tmp[worker]);
+                        (n * heads + hh) * tokens * tokens, attnMask(reg, step, i, n, hh), queries, tokens, hd, attn,
+                        ldD, hh * hd, tmp[worker]);
             });
         }
-        branch(ls[1], attn, ldD, rows, reg, step, i, Site.PROJ, Site.PATH1);
+    }
+
+    /**
+     * The rest of block i on {@code rows} rows of {@code resid} (row r is token row r·stride of the batch):
+     * resid += proj(attn), then resid += fc2(gelu(fc1(norm2(resid)))), with their dropout and drop path.
+     */
+    private void residual(int i, int rows, int stride, float[] resid, float[] attn, Regularization reg, long step,
+            Saved s) {
+        String b = "blocks." + i + ".";
+        Layer[] ls = layers[i];
+        branch(ls[1], attn, ldD, rows, stride, resid, reg, step, i, Site.PROJ, Site.PATH1);
         if (s != null) {
-            System.arraycopy(x, 0, s.xMid, 0, rows * ldD);
+            System.arraycopy(resid, 0, s.xMid, 0, rows * ldD);
         }
-        layerNorm(x, h, rows, p(b + "norm2.weight"), p(b + "norm2.bias"));
+        layerNorm(resid, h, rows, p(b + "norm2.weight"), p(b + "norm2.bias"));
         float[] act = s != null ? s.act : mlpTmp;
         if (s != null) {
             ls[2].forward(h, ldD, rows, s.pre, ldH, Gemm.STORE);
@@ -468,41 +517,44 @@ public final class CpuTraining implements TrainingEngine {
             ls[2].forward(h, ldD, rows, act, ldH, Gemm.GELU);
         }
         if (reg.rate(Site.MLP1, i, depth) > 0) {
-            scaleByMask(act, ldH, rows, hidden, reg, step, Site.MLP1, null, i);
+            scaleByMask(act, ldH, rows, stride, hidden, reg, step, Site.MLP1, null, i);
         }
-        branch(ls[3], act, ldH, rows, reg, step, i, Site.MLP2, Site.PATH2);
+        branch(ls[3], act, ldH, rows, stride, resid, reg, step, i, Site.MLP2, Site.PATH2);
     }
 
-    /** x += drop_path(drop(layer(a))): fused into the product's epilogue when nothing drops. */
-    private void branch(Layer layer, float[] a, int lda, int rows, Regularization reg, long step, int block,
-            Site drop, Site path) {
+    /** resid += drop_path(drop(layer(a))): fused into the product's epilogue when nothing drops. */
+    private void branch(Layer layer, float[] a, int lda, int rows, int stride, float[] resid, Regularization reg,
+            long step, int block, Site drop, Site path) {
         if (reg.rate(drop, block, depth) == 0 && reg.rate(path, block, depth) == 0) {
-            layer.forward(a, lda, rows, x, ldD, Gemm.ADD);
+            layer.forward(a, lda, rows, resid, ldD, Gemm.ADD);
             return;
         }
         layer.forward(a, lda, rows, tmpD, ldD, Gemm.STORE);
-        scaleByMask(tmpD, ldD, rows, d, reg, step, drop, path, block);
-        float[] xs = x;
+        scaleByMask(tmpD, ldD, rows, stride, d, reg, step, drop, path, block);
         float[] t = tmpD;
         pool.run(tasks(rows), (task, worker) -> {
             int r1 = Math.min(rows, (task + 1) * ROWS);
-            for (int i = task * ROWS * ldD; i < r1 * ldD; i++) {
-                xs[i] += t[i];
+            for (int k = task * ROWS * ldD; k < r1 * ldD; k++) {
+                resid[k] += t[k];
             }
         });
     }
 
-    /** m[r][j] *= dropout factor of (site, r * cols + j) times the drop-path factor of r's image. */
-    private void scaleByMask(float[] m, int ld, int rows, int cols, Regularization reg, long step, Site drop,
-            Site path, int block) {
+    /**
+     * m[r][j] *= dropout factor of (site, t · cols + j) times the drop-path factor of t's image, where t = r · stride
+     * is the row's token row in the batch.
+     */
+    private void scaleByMask(float[] m, int ld, int rows, int stride, int cols, Regularization reg, long step,
+            Site drop, Site path, int block) {
         boolean hasDrop = drop != null && reg.rate(drop, block, depth) > 0;
         boolean hasPath = path != null && reg.rate(path, block, depth) > 0;
         pool.run(tasks(rows), (task, worker) -> {
             int r1 = Math.min(rows, (task + 1) * ROWS);
             for (int r = task * ROWS; r < r1; r++) {
-                float f = hasPath ? reg.scale(step, path, block, depth, r / tokens) : 1f;
+                long t = (long) r * stride;
+                float f = hasPath ? reg.scale(step, path, block, depth, t / tokens) : 1f;
                 for (int j = 0; j < cols; j++) {
-                    float k = hasDrop ? reg.scale(step, drop, block, depth, (long) r * cols + j) : 1f;
+                    float k = hasDrop ? reg.scale(step, drop, block, depth, t * cols + j) : 1f;
                     m[r * ld + j] *= f * k;
                 }
             }
@@ -533,7 +585,11 @@ public final class CpuTraining implements TrainingEngine {
         float[] nw = p("norm.weight");
         if (token) {
             for (int n = 0; n < batch; n++) {
-                System.arraycopy(x, n * tokens * ldD, pooledIn, n * ldD, ldD);
+                if (clsOnly) {
+                    System.arraycopy(clsX, n * ldD, pooledIn, n * ldD, ldD);
+                } else {
+                    System.arraycopy(x, n * tokens * ldD, pooledIn, n * ldD, ldD);
+                }
                 if (nw != null) {
                     VectorMath.layerNorm(pooledIn, n * ldD, d, nw, p("norm.bias"), eps, pooled, n * ldD);
                 } else {
@@ -584,12 +640,17 @@ public final class CpuTraining implements TrainingEngine {
                 Arrays.fill(gw, 0f);
                 Arrays.fill(gb, 0f);
             }
+            float[] dst = clsOnly ? dCls : dx;
+            int ld = clsOnly ? ldD : tokens * ldD;
+            if (clsOnly) {
+                Arrays.fill(dCls, 0f);
+            }
             for (int n = 0; n < batch; n++) {
                 if (nw != null) {
-                    BackwardMath.layerNorm(pooledIn, n * ldD, dPooled, n * ldD, d, nw, eps, dx, n * tokens * ldD,
-                            false, gw, gb);
+                    BackwardMath.layerNorm(pooledIn, n * ldD, dPooled, n * ldD, d, nw, eps, dst, n * ld, false, gw,
+                            gb);
                 } else {
-                    System.arraycopy(dPooled, n * ldD, dx, n * tokens * ldD, d);
+                    System.arraycopy(dPooled, n * ldD, dst, n * ld, d);
                 }
             }
         } else {
@@ -620,7 +681,11 @@ public final class CpuTraining implements TrainingEngine {
         }
         int stop = Math.max(first, frozen);
         for (int i = depth - 1; i >= stop; i--) {
-            blockBackward(i, batch, reg, step);
+            if (clsOnly && i == depth - 1) {
+                lastBlockBackward(batch, reg, step);
+            } else {
+                blockBackward(i, batch, reg, step);
+            }
         }
         if (stop == 0) {
             embedBackward(batch, reg, step);
@@ -629,16 +694,43 @@ public final class CpuTraining implements TrainingEngine {
 
     /** dx (the gradient of block i's output) becomes the gradient of its input. */
     private void blockBackward(int i, int batch, Regularization reg, long step) {
+        int rows = batch * tokens;
+        residualBackward(i, rows, 1, dx, dTmp, reg, step);
+        attentionBackward(i, batch, reg, step);
+    }
+
+    /**
+     * The last block from the class rows' gradient in {@link #dCls}: their projection and MLP backward on the class
+     * rows, then attention backward for all tokens, leaving the gradient of the block's input in {@link #dx}.
+     */
+    private void lastBlockBackward(int batch, Regularization reg, long step) {
+        int i = depth - 1;
+        int rows = batch * tokens;
+        residualBackward(i, batch, tokens, dCls, dClsA, reg, step);
+        Arrays.fill(dx, 0, rows * ldD, 0f);
+        Arrays.fill(dTmp, 0, rows * ldD, 0f);
+        for (int n = 0; n < batch; n++) {
+            System.arraycopy(dCls, n * ldD, dx, n * tokens * ldD, ldD);
+            System.arraycopy(dClsA, n * ldD, dTmp, n * tokens * ldD, ldD);
+        }
+        attentionBackward(i, batch, reg, step);
+    }
+
+    /**
+     * Backward of {@link #residual} on {@code rows} rows: {@code dRes} (the gradient of the block's output there)
+     * becomes the gradient of the residual stream between the branches; the gradient of the attention output goes to
+     * {@code dAttn}.
+     */
+    private void residualBackward(int i, int rows, int stride, float[] dRes, float[] dAttn, Regularization reg,
+            long step) {
         String b = "blocks." + i + ".";
         Layer[] ls = layers[i];
         Saved s = saved[i];
-        int rows = batch * tokens;
-        // MLP branch
-        float[] dm = maskedGrad(dx, rows, reg, step, i, Site.MLP2, Site.PATH2);
+        float[] dm = maskedGrad(dRes, rows, stride, reg, step, i, Site.MLP2, Site.PATH2);
         ls[3].backwardParams(s.act, ldH, dm, ldD, rows);
         ls[3].backwardInput(dm, ldD, rows, dMlp, ldH, Gemm.STORE);
         if (reg.rate(Site.MLP1, i, depth) > 0) {
-            scaleByMask(dMlp, ldH, rows, hidden, reg, step, Site.MLP1, null, i);
+            scaleByMask(dMlp, ldH, rows, stride, hidden, reg, step, Site.MLP1, null, i);
         }
         float[] pre = s.pre;
         pool.run(tasks(rows), (task, worker) -> {
@@ -648,12 +740,18 @@ public final class CpuTraining implements TrainingEngine {
         });
         layerNorm(s.xMid, h, rows, p(b + "norm2.weight"), p(b + "norm2.bias"));
         ls[2].backwardParams(h, ldD, dMlp, ldH, rows);
-        ls[2].backwardInput(dMlp, ldH, rows, dTmp, ldD, Gemm.STORE);
-        layerNormBackward(s.xMid, dTmp, rows, p(b + "norm2.weight"), dx, true, b + "norm2");
-        // attention branch
-        float[] dp = maskedGrad(dx, rows, reg, step, i, Site.PROJ, Site.PATH1);
+        ls[2].backwardInput(dMlp, ldH, rows, dTmp2, ldD, Gemm.STORE);
+        layerNormBackward(s.xMid, dTmp2, rows, p(b + "norm2.weight"), dRes, true, b + "norm2");
+        float[] dp = maskedGrad(dRes, rows, stride, reg, step, i, Site.PROJ, Site.PATH1);
         ls[1].backwardParams(s.attn, ldD, dp, ldD, rows);
-        ls[1].backwardInput(dp, ldD, rows, dTmp, ldD, Gemm.STORE);
+        ls[1].backwardInput(dp, ldD, rows, dAttn, ldD, Gemm.STORE);
+    }
+
+    /** Attention backward of block i from the attention output's gradient in {@link #dTmp}; adds into dx. */
+    private void attentionBackward(int i, int batch, Regularization reg, long step) {
+        String b = "blocks." + i + ".";
+        Saved s = saved[i];
+        int rows = batch * tokens;
         boolean attnDrop = reg.rate(Site.ATTN, i, depth) > 0;
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] dAttn = dTmp;
@@ -665,18 +763,19 @@ public final class CpuTraining implements TrainingEngine {
                     dQkv, tokens, scale);
         });
         layerNorm(s.xIn, h, rows, p(b + "norm1.weight"), p(b + "norm1.bias"));
-        ls[0].backwardParams(h, ldD, dQkv, ldQ, rows);
-        ls[0].backwardInput(dQkv, ldQ, rows, dTmp, ldD, Gemm.STORE);
+        layers[i][0].backwardParams(h, ldD, dQkv, ldQ, rows);
+        layers[i][0].backwardInput(dQkv, ldQ, rows, dTmp, ldD, Gemm.STORE);
         layerNormBackward(s.xIn, dTmp, rows, p(b + "norm1.weight"), dx, true, b + "norm1");
     }
 
-    /** dx times a branch's dropout and drop-path factors (dx itself when nothing drops there). */
-    private float[] maskedGrad(float[] g, int rows, Regularization reg, long step, int block, Site drop, Site path) {
+    /** A gradient times a branch's dropout and drop-path factors (itself when nothing drops there). */
+    private float[] maskedGrad(float[] g, int rows, int stride, Regularization reg, long step, int block, Site drop,
+            Site path) {
         if (reg.rate(drop, block, depth) == 0 && reg.rate(path, block, depth) == 0) {
             return g;
         }
         System.arraycopy(g, 0, tmpD, 0, rows * ldD);
-        scaleByMask(tmpD, ldD, rows, d, reg, step, drop, path, block);
+        scaleByMask(tmpD, ldD, rows, stride, d, reg, step, drop, path, block);
         return tmpD;
     }
 
@@ -713,7 +812,7 @@ public final class CpuTraining implements TrainingEngine {
     private void embedBackward(int batch, Regularization reg, long step) {
         int rows = batch * tokens;
         if (reg.rate(Site.POS, 0, depth) > 0) {
-            scaleByMask(dx, ldD, rows, d, reg, step, Site.POS, null, 0);
+            scaleByMask(dx, ldD, rows, 1, d, reg, step, Site.POS, null, 0);
         }
         float[] gPos = g("pos_embed");
         Arrays.fill(gPos, 0f);
