@@ -89,6 +89,7 @@ public final class FeatureCache implements AutoCloseable {
     private FileChannel channel() throws IOException {
         if (channel == null) {
             file = Files.createTempFile(dir, ".features-", ".tmp");
+            file.toFile().deleteOnExit(); // also on Ctrl-C, which skips close()
             channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
         }
         return channel;

@@ -124,6 +124,7 @@ public final class CpuTraining implements TrainingEngine {
         this.ldC = roundUp(classes, NR);
         this.eps = (float) c.layerNormEps();
         this.clsPooling = c.globalPool() == ViTConfig.GlobalPool.TOKEN && c.classToken();
+        Warmup.start(); // the inference engine's JIT warm-up: the first steps run compiled kernels
         model.weights().toTimmStateDict().forEach((name, t) -> {
             float[] v = new float[t.size()];
             t.data().get(0, v, 0, v.length);
@@ -144,6 +145,7 @@ public final class CpuTraining implements TrainingEngine {
             layers[i] = new Layer[] {new Layer(b + "attn.qkv", 3 * d, d), new Layer(b + "attn.proj", d, d),
                 new Layer(b + "mlp.fc1", hidden, d), new Layer(b + "mlp.fc2", d, hidden)};
         }
+        Warmup.ensure();
     }
 
     private static int roundUp(int n, int m) {
@@ -205,7 +207,6 @@ public final class CpuTraining implements TrainingEngine {
 
     /** A linear layer: its parameters and their packed forms. */
     private final class Layer {
-        final String name;
         final Param.F32 w;
         final Param.F32 b;
         final int out;
@@ -213,11 +214,10 @@ public final class CpuTraining implements TrainingEngine {
         final PackedLinear forward;
         /** Wᵀ for the input gradient, made when first needed. */
         PackedLinear transposed;
-        /** The values last packed, to repack only what the optimizer changed. */
-        long packedVersion = -1;
+        /** Whether {@link #forward} holds the weights (a frozen layer is packed once). */
+        boolean packed;
 
         Layer(String name, int out, int in) {
-            this.name = name;
             this.w = params.get(name + ".weight");
             this.b = params.get(name + ".bias");
             this.out = out;
@@ -231,10 +231,10 @@ public final class CpuTraining implements TrainingEngine {
         }
 
         void repack() {
-            if (packedVersion >= 0 && !trainable()) {
+            if (packed && !trainable()) {
                 return; // frozen: its values have not changed
             }
-            packedVersion++;
+            packed = true;
             forward.pack(FloatBuffer.wrap(w.value), b == null ? null : FloatBuffer.wrap(b.value), pool);
             if (transposed != null) {
                 transposed.packColumns(w.value, in, pool);
