@@ -129,6 +129,25 @@ class FinetuneTest {
         }
     }
 
+    @Test
+    void unfreezingAfterFreezeEpochsTrainsTheEmbeddingToo() throws IOException {
+        Path out = tmp.resolve("unfrozen");
+        Cli r = Cli.run(sharedSgd(out, "--epochs", "2", "--freeze-epochs", "1", "--lr", "0.01"));
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        List<String> epochs = Files.readAllLines(out.resolve("log.jsonl")).stream()
+                .filter(l -> l.contains("\"type\":\"epoch\"")).toList();
+        assertThat(epochs).hasSize(2);
+        assertThat(epochs.get(0)).contains("\"frozen_blocks\":5");
+        assertThat(epochs.get(1)).contains("\"frozen_blocks\":0");
+        Map<String, Tensor> before = Golden.read(Path.of("../vit-cli/src/main/resources/dev/vitjava/cli/demo/"
+                + "vit-fashion-mnist/model.safetensors"));
+        Map<String, Tensor> after = Golden.read(out.resolve("model.safetensors"));
+        for (String name : List.of("patch_embed.proj.weight", "cls_token", "pos_embed", "blocks.0.attn.qkv.weight")) {
+            assertThat(after.get(name).toArray()).as(name + " trained in epoch 2")
+                    .isNotEqualTo(before.get(name).toArray());
+        }
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
