@@ -655,6 +655,7 @@ public final class CpuTraining implements TrainingEngine {
             }
         } else {
             float[] fw = p("fc_norm.weight");
+            Arrays.fill(dTmp, 0, rows * ldD, 0f); // the class rows get no gradient from the mean
             for (int n = 0; n < batch; n++) {
                 if (fw != null) {
                     float[] gw = g("fc_norm.weight");

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vitjava.checkpoint.Safetensors;
 import dev.vitjava.engine.EngineOptions;
+import dev.vitjava.model.RandomWeights;
 import dev.vitjava.model.Tensor;
+import dev.vitjava.model.ViTConfig;
+import dev.vitjava.model.ViTModel;
 import dev.vitjava.train.Optimizer;
 import dev.vitjava.train.Param;
 import dev.vitjava.train.ReferenceTraining;
@@ -109,6 +112,36 @@ class CpuTrainingTest {
                 // (GELU's flat tail) float32 rounding moves the step: PyTorch's own float32 run lands 1.9e-5 from
                 // the float64 parameters on blocks.1.mlp.fc1.weight
                 assertThat(err).as(p.name()).isLessThan(TrainingEngine.isFrozen(p.name(), 1) ? 1e-30 : 1e-4);
+            }
+        }
+    }
+
+    /**
+     * The pooling variants the golden model does not have: average pooling with fc_norm (with and without a class
+     * token), class-token pooling without a final norm, and no qkv bias; random weights, everything trained.
+     */
+    @Test
+    void otherPoolingsAndNormsMatchTheReference() {
+        record Variant(boolean classToken, ViTConfig.GlobalPool pool, boolean finalNorm, boolean fcNorm,
+                boolean qkvBias) {
+        }
+        List<Variant> variants = List.of(new Variant(true, ViTConfig.GlobalPool.AVG, false, true, true),
+                new Variant(false, ViTConfig.GlobalPool.AVG, true, false, false),
+                new Variant(true, ViTConfig.GlobalPool.TOKEN, false, false, true));
+        Regularization reg = new Regularization(0.1, 0.1, 0.2, 9);
+        for (Variant v : variants) {
+            ViTConfig c = new ViTConfig(16, 16, 4, 3, 5, 32, 2, 2, 64, v.qkvBias(), 1e-6, v.classToken(), v.pool());
+            ViTModel model = new ViTModel(c, RandomWeights.create(c, 3, v.finalNorm(), v.fcNorm()));
+            Tensor pixels = RandomWeights.pixels(4, 3, 3, 16, 16);
+            int[] labels = {4, 0, 2};
+            try (CpuTraining cpu = new CpuTraining(model, EngineOptions.defaults().withThreads(2))) {
+                ReferenceTraining ref = new ReferenceTraining(model);
+                cpu.step(Input.of(RandomWeights.pixels(5, 3, 3, 16, 16)), labels, 0, reg, 1); // leaves its buffers used
+                double lc = cpu.step(Input.of(pixels), labels, 0, reg, 2).loss();
+                double lr = ref.step(Input.of(pixels), labels, 0, reg, 2).loss();
+                assertThat(lc).as(v.toString()).isCloseTo(lr, org.assertj.core.api.Assertions.within(1e-5));
+                assertThat(cpu.parameters()).hasSameSizeAs(ref.parameters());
+                compareTrainable(cpu.parameters(), ref.parameters(), 0, v.toString());
             }
         }
     }
