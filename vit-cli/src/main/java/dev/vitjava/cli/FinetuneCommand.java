@@ -48,9 +48,10 @@ import picocli.CommandLine.Spec;
 
 /** Fine-tunes a model on a labelled dataset, optionally with its bottom blocks frozen. */
 @Command(name = "finetune", mixinStandardHelpOptions = true,
-        description = {"Fine-tune a model on a labelled dataset (ImageFolder directory or IDX images file), with the",
-            "embedding and the first blocks frozen if asked. Writes DIR/model.safetensors (timm names) and",
-            "DIR/config.json (timm hub format), DIR/log.jsonl, and a checkpoint each epoch to --resume from."})
+        description = {"Fine-tune a model on a labelled dataset (ImageFolder directory or IDX images",
+            "file), with the embedding and the first blocks frozen if asked. Writes",
+            "DIR/model.safetensors (timm names), DIR/config.json (timm hub format),",
+            "DIR/log.jsonl, and a checkpoint each epoch to --resume from."})
 final class FinetuneCommand implements Callable<Integer> {
 
     private static final ObjectMapper JSON = new ObjectMapper();
