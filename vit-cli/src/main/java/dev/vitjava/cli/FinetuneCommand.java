@@ -15,7 +15,7 @@ import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.cpu.CpuTraining;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
@@ -293,7 +293,8 @@ final class FinetuneCommand implements Callable<Integer> {
                 !noFeatureCache, cacheMemoryMb << 20);
 
         RunDirectory dir = resumed != null ? resumed : RunDirectory.create(output, overwrite);
-        JsonNode config = ModelExport.timmConfig(c, model.weights().fcNorm() != null, names, pre, loaded.config());
+        JsonNode config = ModelExport.timmConfig(c, model.weights().fcNorm() != null, names, pre,
+                sourceConfig(loaded.weightsFile()));
         ObjectNode runState = JSON.createObjectNode();
         ArrayNode args = runState.putArray("args");
         List<String> given = spec.commandLine().getParseResult().originalArgs();
@@ -333,6 +334,16 @@ final class FinetuneCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The config.json beside the loaded weights (for its architecture name), or null. */
+    private static JsonNode sourceConfig(Path weightsFile) {
+        Path file = weightsFile.resolveSibling("config.json");
+        try {
+            return Files.isRegularFile(file) ? JSON.readTree(file.toFile()) : null;
+        } catch (java.io.IOException e) {
+            return null; // the loader has read it already; without it the name is a generic one
+        }
     }
 
     private Dataset open(Path data, ImageDecoder decoder, Preprocessing pre, List<String> names, String option) {

@@ -3,7 +3,7 @@ package dev.vitjava.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vitjava.VitException;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.train.TrainingEngine.Input;
 import java.nio.file.Path;
 import java.util.List;

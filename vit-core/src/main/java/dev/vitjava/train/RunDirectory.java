@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.Safetensors;
 import dev.vitjava.checkpoint.SafetensorsWriter;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;

@@ -2,7 +2,7 @@ package dev.vitjava.train;
 
 import dev.vitjava.dataset.Dataset;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTConfig;
 import java.util.stream.IntStream;
 

@@ -1,6 +1,6 @@
 package dev.vitjava.train;
 
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTConfig;
 import java.util.List;
 

@@ -2,7 +2,7 @@ package dev.vitjava.train;
 
 import dev.vitjava.checkpoint.ModelLoader;
 import dev.vitjava.checkpoint.Safetensors;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTModel;
 import java.net.URISyntaxException;
 import java.nio.ByteBuffer;

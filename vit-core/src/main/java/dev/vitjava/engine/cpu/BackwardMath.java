@@ -1,5 +1,6 @@
 package dev.vitjava.engine.cpu;
 
+import dev.vitjava.engine.cpu.platform.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;

@@ -1,8 +1,9 @@
 package dev.vitjava.engine.cpu;
 
+import dev.vitjava.engine.cpu.platform.WorkerPool;
 import dev.vitjava.VitException;
 import dev.vitjava.engine.EngineOptions;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.train.Layers;

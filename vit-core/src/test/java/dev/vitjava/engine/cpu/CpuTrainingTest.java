@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vitjava.checkpoint.Safetensors;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.model.RandomWeights;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.train.Optimizer;
