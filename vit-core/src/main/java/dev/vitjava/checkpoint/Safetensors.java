@@ -254,6 +254,20 @@ public final class Safetensors implements AutoCloseable {
         }
     }
 
+    /** An F64 tensor's values, e.g. optimizer state or float64 reference numbers. */
+    public double[] doubles(String name) {
+        Entry e = entry(name);
+        if (e.dtype != DType.F64) {
+            throw error(path, "tensor '" + name + "' has dtype " + e.dtype + ", expected F64");
+        }
+        ByteBuffer raw = bytes(name);
+        double[] out = new double[(int) e.numel()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = raw.getDouble(8 * i);
+        }
+        return out;
+    }
+
     /** A tensor as float32: a view of the mapping for F32, converted on the heap for F16, BF16 and F64. */
     public Tensor tensor(String name) {
         Entry e = entry(name);
