@@ -65,7 +65,7 @@ final class ConfigReader {
                 intField(file, j, "num_attention_heads", 12),
                 intField(file, j, "intermediate_size", 3072),
                 j.path("qkv_bias").asBoolean(true),
-                j.path("layer_norm_eps").asDouble(1e-12),
+                j.path("layer_norm_eps").asDouble(Naming.HUGGING_FACE.layerNormEps()),
                 true, GlobalPool.TOKEN);
     }
 
@@ -104,7 +104,7 @@ final class ConfigReader {
                 intField(file, args, "num_heads", base != null ? base.numHeads() : 12),
                 (int) Math.round(dim * mlpRatio),
                 args.path("qkv_bias").asBoolean(true),
-                naming == Naming.HUGGING_FACE ? 1e-12 : 1e-6,
+                naming.layerNormEps(),
                 classToken, GlobalPool.parse(pool));
     }
 
@@ -135,7 +135,7 @@ final class ConfigReader {
         boolean fcNorm = shapes.apply("fc_norm.weight") != null;
         return build(file, side * patch[2], side * patch[3], patch[2], patch[1], numClasses(file, shapes), dim, depth,
                 heads, fc1[0], shapes.apply("blocks.0.attn.qkv.bias") != null,
-                naming == Naming.HUGGING_FACE ? 1e-12 : 1e-6, classToken,
+                naming.layerNormEps(), classToken,
                 fcNorm ? GlobalPool.AVG : GlobalPool.TOKEN);
     }
 

@@ -9,7 +9,9 @@ import java.util.Map;
 /**
  * A model as loaded from disk: the ViT itself plus what came with it.
  *
- * @param weightsFile        the safetensors file
+ * @param weightsFile        the weights file (or shard index)
+ * @param format             the weights' file format in words
+ * @param notes              what the reader found and used besides the tensors (checkpoint keys, prefixes, ...)
  * @param naming             the checkpoint's key naming
  * @param configSource       where the config came from (a file, or "tensor shapes")
  * @param model              the ViT
@@ -20,11 +22,13 @@ import java.util.Map;
  */
 public record LoadedModel(
         Path weightsFile,
+        String format,
+        List<String> notes,
         Naming naming,
         String configSource,
         ViTModel model,
         List<String> labels,
         JsonNode config,
         JsonNode preprocessorConfig,
-        Map<String, Safetensors.Entry> tensors) {
+        Map<String, TensorSource.Info> tensors) {
 }

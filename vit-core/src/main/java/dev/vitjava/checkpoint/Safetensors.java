@@ -12,9 +12,7 @@ import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -29,7 +27,7 @@ import java.util.Map;
  * tensor, so a checkpoint never needs to fit in the Java heap. Float32 tensors are zero-copy views of the
  * mapping; F16, BF16 and F64 tensors are converted to float32 on access.
  */
-public final class Safetensors implements AutoCloseable {
+public final class Safetensors implements TensorSource {
 
     /** Refuse headers beyond this size: real ones are a few hundred KiB; a bigger one is a corrupt length. */
     private static final long MAX_HEADER_BYTES = 100L << 20;
@@ -53,12 +51,17 @@ public final class Safetensors implements AutoCloseable {
         public String shapeString() {
             return Arrays.toString(shape);
         }
+
+        Info info() {
+            return new Info(name, dtype, shape);
+        }
     }
 
     private final Path path;
     private final FileChannel channel;
     private final long dataStart;
     private final Map<String, Entry> entries;
+    private final Map<String, Info> infos;
     private final Map<String, String> metadata;
 
     private Safetensors(Path path, FileChannel channel, long dataStart, Map<String, Entry> entries,
@@ -67,22 +70,18 @@ public final class Safetensors implements AutoCloseable {
         this.channel = channel;
         this.dataStart = dataStart;
         this.entries = entries;
+        Map<String, Info> infos = new LinkedHashMap<>();
+        entries.forEach((name, e) -> infos.put(name, e.info()));
+        this.infos = Collections.unmodifiableMap(infos);
         this.metadata = metadata;
     }
 
     public static Safetensors open(Path path) {
-        FileChannel channel;
-        try {
-            channel = FileChannel.open(path, StandardOpenOption.READ);
-        } catch (NoSuchFileException e) {
-            throw new VitException(path + ": no such file");
-        } catch (IOException e) {
-            throw new VitException(path + ": cannot open: " + e.getMessage(), e);
-        }
+        FileChannel channel = Checkpoints.openChannel(path);
         try {
             return parse(path, channel);
         } catch (RuntimeException e) {
-            closeQuietly(channel);
+            Checkpoints.closeQuietly(channel);
             throw e;
         }
     }
@@ -214,12 +213,23 @@ public final class Safetensors implements AutoCloseable {
         }
     }
 
-    private static VitException error(Path path, String message) {
+    static VitException error(Path path, String message) {
         return new VitException(path + ": " + message);
     }
 
+    @Override
     public Path path() {
         return path;
+    }
+
+    @Override
+    public String format() {
+        return "safetensors";
+    }
+
+    @Override
+    public Map<String, Info> tensors() {
+        return infos;
     }
 
     /** Tensor entries in header order. */
@@ -231,6 +241,7 @@ public final class Safetensors implements AutoCloseable {
         return metadata;
     }
 
+    @Override
     public boolean contains(String name) {
         return entries.containsKey(name);
     }
@@ -255,14 +266,24 @@ public final class Safetensors implements AutoCloseable {
     }
 
     /** A tensor as float32: a view of the mapping for F32, converted on the heap for F16, BF16 and F64. */
+    @Override
     public Tensor tensor(String name) {
         Entry e = entry(name);
-        if (!e.dtype.isFloat()) {
-            throw error(path, "tensor '" + name + "' has dtype " + e.dtype + ", expected a float type");
+        return floats(path, e.info(), bytes(name));
+    }
+
+    /**
+     * Little-endian raw values as a float32 tensor: a view for F32, converted on the heap for F16, BF16 and F64.
+     * Every format's reader ends here.
+     */
+    static Tensor floats(Path path, Info info, ByteBuffer raw) {
+        DType dtype = info.dtype();
+        if (!dtype.isFloat()) {
+            throw error(path, "tensor '" + info.name() + "' has dtype " + dtype + ", expected a float type");
         }
-        ByteBuffer raw = bytes(name);
-        int n = (int) e.numel();
-        FloatBuffer data = switch (e.dtype) {
+        raw = raw.slice().order(ByteOrder.LITTLE_ENDIAN);
+        int n = (int) info.numel();
+        FloatBuffer data = switch (dtype) {
             case F32 -> raw.asFloatBuffer();
             case F16 -> {
                 float[] out = new float[n];
@@ -285,21 +306,13 @@ public final class Safetensors implements AutoCloseable {
                 }
                 yield FloatBuffer.wrap(out);
             }
-            default -> throw new AssertionError(e.dtype);
+            default -> throw new AssertionError(dtype);
         };
-        return new Tensor(e.shape, data);
+        return new Tensor(info.shape(), data);
     }
 
     @Override
     public void close() {
-        closeQuietly(channel);
-    }
-
-    private static void closeQuietly(FileChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // read-only: nothing to lose
-        }
+        Checkpoints.closeQuietly(channel);
     }
 }

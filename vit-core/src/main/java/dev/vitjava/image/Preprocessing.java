@@ -432,11 +432,7 @@ public record Preprocessing(
         } else if (config != null && config.path("pretrained_cfg").isObject()) {
             p = timm(config);
         } else {
-            p = switch (naming) {
-                case TIMM -> timm(null);
-                case HUGGING_FACE -> huggingFace(null);
-                case TORCHVISION -> torchvision();
-            };
+            p = naming.defaultPreprocessing();
             if (p.outputHeight() != imgHeight || p.outputWidth() != imgWidth) {
                 p = p.withImageSize(imgHeight, imgWidth);
             }
