@@ -93,6 +93,12 @@ public final class Checkpoints {
         }
     }
 
+    /** A name read from a file, fit for a one-line message: control characters escaped, at most 100 characters. */
+    public static String shown(String name) {
+        String s = VitException.oneLine(name);
+        return s.length() <= 100 ? s : s.substring(0, 100) + "...";
+    }
+
     static FileChannel openChannel(Path path) {
         try {
             return FileChannel.open(path, StandardOpenOption.READ);

@@ -48,11 +48,11 @@ final class ConfigReader {
     private static ViTConfig fromHuggingFace(Path file, JsonNode j, Shapes shapes) {
         String type = j.path("model_type").asText("vit");
         if (!type.equals("vit")) {
-            throw new VitException(file + ": model_type '" + type + "' is not supported (only 'vit')");
+            throw new VitException(file + ": model_type '" + Checkpoints.shown(type) + "' is not supported (only 'vit')");
         }
         String act = j.path("hidden_act").asText("gelu");
         if (!act.equals("gelu")) {
-            throw new VitException(file + ": hidden_act '" + act + "' is not supported (only exact 'gelu')");
+            throw new VitException(file + ": hidden_act '" + Checkpoints.shown(act) + "' is not supported (only exact 'gelu')");
         }
         int[] img = size(file, j.get("image_size"), 224, "image_size");
         int dim = intField(file, j, "hidden_size", 768);
@@ -74,7 +74,7 @@ final class ConfigReader {
         String arch = j.path("architecture").asText("");
         ViTConfig base = StandardArchitectures.byName(arch, numClasses(file, shapes)).orElse(null);
         if (base == null && !args.isObject()) {
-            throw new VitException(file + ": architecture '" + arch + "' is not a standard ViT and the config has no "
+            throw new VitException(file + ": architecture '" + Checkpoints.shown(arch) + "' is not a standard ViT and the config has no "
                     + "model_args to build it from");
         }
         if (args.isObject()) {

@@ -51,7 +51,7 @@ public record ModelFiles(Path weights, Path config, Path preprocessor) {
             String commit = Files.readString(ref, StandardCharsets.UTF_8).strip();
             Path snapshot = dir.resolve("snapshots").resolve(commit);
             if (!commit.matches("[0-9a-fA-F]{6,64}") || !Files.isDirectory(snapshot)) {
-                throw new VitException(dir + ": refs/main names snapshot '" + commit + "', which is not there");
+                throw new VitException(dir + ": refs/main names snapshot '" + Checkpoints.shown(commit) + "', which is not there");
             }
             return snapshot;
         } catch (IOException e) {

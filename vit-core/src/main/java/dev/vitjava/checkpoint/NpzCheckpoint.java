@@ -130,7 +130,7 @@ final class NpzCheckpoint implements TensorSource {
         }
         List<String> notes = new ArrayList<>();
         notes.add((bigVision ? "big_vision" : "google-research/vision_transformer") + " layout"
-                + (prefix.isEmpty() ? "" : " under '" + prefix + "'") + ", " + arrays.size()
+                + (prefix.isEmpty() ? "" : " under '" + Checkpoints.shown(prefix) + "'") + ", " + arrays.size()
                 + " arrays mapped to timm names as timm's _load_weights does");
         // arrays that map to nothing keep their names: the loader reports them as unexpected
         for (String key : arrays.keySet()) {
@@ -179,7 +179,7 @@ final class NpzCheckpoint implements TensorSource {
                 String key = prefix + p.source;
                 Array a = arrays.get(key);
                 if (a == null) {
-                    throw new VitException(path + ": missing array '" + key + "' (for " + name + ")");
+                    throw new VitException(path + ": missing array '" + Checkpoints.shown(key) + "' (for " + name + ")");
                 }
                 int[] s = outShape(key, a.info.shape(), p);
                 if (shape == null) {
@@ -204,7 +204,7 @@ final class NpzCheckpoint implements TensorSource {
                 case AS_IS -> p.source.endsWith("/bias") && s.length > 1 ? new int[] {(int) Tensor.numel(s)} : s;
                 case CONV -> {
                     if (s.length != 4) {
-                        throw new VitException(path + ": '" + key + "' has shape " + Arrays.toString(s)
+                        throw new VitException(path + ": '" + Checkpoints.shown(key) + "' has shape " + Arrays.toString(s)
                                 + ", expected (patch, patch, in_chans, dim)");
                     }
                     yield new int[] {s[3], s[2], s[0], s[1]};
@@ -212,7 +212,7 @@ final class NpzCheckpoint implements TensorSource {
                 case TRANSPOSE -> {
                     int split = p.split < 0 ? s.length + p.split : p.split;
                     if (s.length < 2 || split < 1 || split >= s.length) {
-                        throw new VitException(path + ": '" + key + "' has shape " + Arrays.toString(s)
+                        throw new VitException(path + ": '" + Checkpoints.shown(key) + "' has shape " + Arrays.toString(s)
                                 + ", expected a kernel of rank 2 or 3");
                     }
                     yield new int[] {(int) Tensor.numel(Arrays.copyOfRange(s, split, s.length)),
@@ -313,7 +313,7 @@ final class NpzCheckpoint implements TensorSource {
     public Tensor tensor(String name) {
         Mapped m = mapped.get(name);
         if (m == null) {
-            throw new VitException(path() + ": missing tensor '" + name + "'");
+            throw new VitException(path() + ": missing tensor '" + Checkpoints.shown(name) + "'");
         }
         int[] shape = m.info.shape();
         if (m.parts.size() == 1 && m.parts.get(0).op == Op.AS_IS) {

@@ -456,7 +456,7 @@ final class Pickle {
     private long textLong(String s) {
         Object v = textInteger(s, false);
         if (!(v instanceof Long l)) {
-            throw fail("bad memo index '" + s + "'");
+            throw fail("bad memo index '" + Checkpoints.shown(s) + "'");
         }
         return l;
     }
@@ -468,7 +468,7 @@ final class Pickle {
         try {
             return Double.parseDouble(s.strip());
         } catch (NumberFormatException e) {
-            throw fail("bad float literal '" + s + "'");
+            throw fail("bad float literal '" + Checkpoints.shown(s) + "'");
         }
     }
 

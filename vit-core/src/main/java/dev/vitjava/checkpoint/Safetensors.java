@@ -141,14 +141,14 @@ public final class Safetensors implements TensorSource {
         }
         node.properties().forEach(f -> {
             if (!f.getValue().isTextual()) {
-                throw error(path, "__metadata__ value of '" + f.getKey() + "' is not a string");
+                throw error(path, "__metadata__ value of '" + Checkpoints.shown(f.getKey()) + "' is not a string");
             }
             metadata.put(f.getKey(), f.getValue().asText());
         });
     }
 
     private static Entry readEntry(Path path, String name, JsonNode node, long dataSize) {
-        String where = "tensor '" + name + "'";
+        String where = "tensor '" + Checkpoints.shown(name) + "'";
         if (!node.isObject()) {
             throw error(path, where + ": header entry is not a JSON object");
         }
@@ -199,7 +199,7 @@ public final class Safetensors implements TensorSource {
             Entry prev = sorted.get(i - 1);
             Entry cur = sorted.get(i);
             if (cur.begin < prev.end) {
-                throw error(path, "tensors '" + prev.name + "' and '" + cur.name + "' overlap in the data section");
+                throw error(path, "tensors '" + Checkpoints.shown(prev.name) + "' and '" + Checkpoints.shown(cur.name) + "' overlap in the data section");
             }
         }
     }
@@ -249,7 +249,7 @@ public final class Safetensors implements TensorSource {
     public Entry entry(String name) {
         Entry e = entries.get(name);
         if (e == null) {
-            throw error(path, "missing tensor '" + name + "'");
+            throw error(path, "missing tensor '" + Checkpoints.shown(name) + "'");
         }
         return e;
     }
@@ -261,7 +261,7 @@ public final class Safetensors implements TensorSource {
             return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin)
                     .order(ByteOrder.LITTLE_ENDIAN);
         } catch (IOException ex) {
-            throw error(path, "cannot map tensor '" + name + "': " + ex.getMessage());
+            throw error(path, "cannot map tensor '" + Checkpoints.shown(name) + "': " + ex.getMessage());
         }
     }
 
@@ -279,7 +279,7 @@ public final class Safetensors implements TensorSource {
     static Tensor floats(Path path, Info info, ByteBuffer raw) {
         DType dtype = info.dtype();
         if (!dtype.isFloat()) {
-            throw error(path, "tensor '" + info.name() + "' has dtype " + dtype + ", expected a float type");
+            throw error(path, "tensor '" + Checkpoints.shown(info.name()) + "' has dtype " + dtype + ", expected a float type");
         }
         raw = raw.slice().order(ByteOrder.LITTLE_ENDIAN);
         int n = (int) info.numel();

@@ -47,7 +47,7 @@ final class ShardedCheckpoint implements TensorSource {
                 String file = e.getValue().asText("");
                 if (!e.getValue().isTextual() || file.isEmpty() || file.contains("/") || file.contains("\\")
                         || file.equals("..") || file.equals(".")) {
-                    throw new VitException(index + ": weight_map entry '" + e.getKey() + "' names '" + file
+                    throw new VitException(index + ": weight_map entry '" + Checkpoints.shown(e.getKey()) + "' names '" + file
                             + "', not a file beside the index");
                 }
                 TensorSource shard = byFile.get(file);
@@ -56,7 +56,7 @@ final class ShardedCheckpoint implements TensorSource {
                     byFile.put(file, shard);
                 }
                 if (!shard.contains(e.getKey())) {
-                    throw new VitException(index + ": tensor '" + e.getKey() + "' is not in its shard " + file);
+                    throw new VitException(index + ": tensor '" + Checkpoints.shown(e.getKey()) + "' is not in its shard " + file);
                 }
                 owner.put(e.getKey(), shard);
             }
@@ -65,7 +65,7 @@ final class ShardedCheckpoint implements TensorSource {
                 for (String name : shard.tensors().keySet()) {
                     TensorSource first = owner.putIfAbsent(name, shard);
                     if (first != null && first != shard) {
-                        throw new VitException(index + ": tensor '" + name + "' is in two shards ("
+                        throw new VitException(index + ": tensor '" + Checkpoints.shown(name) + "' is in two shards ("
                                 + first.path().getFileName() + ", " + shard.path().getFileName() + ")");
                     }
                 }
@@ -106,7 +106,7 @@ final class ShardedCheckpoint implements TensorSource {
     public Tensor tensor(String name) {
         TensorSource shard = owner.get(name);
         if (shard == null) {
-            throw new VitException(index + ": missing tensor '" + name + "'");
+            throw new VitException(index + ": missing tensor '" + Checkpoints.shown(name) + "'");
         }
         return shard.tensor(name);
     }

@@ -58,7 +58,7 @@ public interface TensorSource extends AutoCloseable {
     default Info info(String name) {
         Info i = tensors().get(name);
         if (i == null) {
-            throw new VitException(path() + ": missing tensor '" + name + "'");
+            throw new VitException(path() + ": missing tensor '" + Checkpoints.shown(name) + "'");
         }
         return i;
     }

@@ -84,16 +84,22 @@ final class TorchCheckpoint implements TensorSource {
             }
             String order = StandardCharsets.US_ASCII.decode(zip.bytes(byteorder)).toString().strip();
             if (!order.equals("little")) {
-                throw new VitException(path + ": storages are '" + order + "'-endian; only little-endian is read");
+                throw new VitException(path + ": storages are '" + Checkpoints.shown(order) + "'-endian; only little-endian is read");
             }
         }
         ZipArchive.Entry pkl = zip.entries().get(archive + "data.pkl");
         if (pkl.size() > MAX_PICKLE_BYTES) {
             throw new VitException(path + ": data.pkl of " + pkl.size() + " bytes is too large for a checkpoint");
         }
+        return fromPickle(zip, archive, zip.bytes(pkl), ema);
+    }
+
+    /** Reads the archive's pickle (given separately so that it can be fuzzed against a real archive). */
+    static TorchCheckpoint fromPickle(ZipArchive zip, String archive, ByteBuffer pickle, boolean ema) {
+        Path path = zip.path();
         Pickle.Result result;
         try {
-            result = Pickle.load(zip.bytes(pkl), new Rebuilder(zip, archive));
+            result = Pickle.load(pickle, new Rebuilder(zip, archive));
         } catch (Pickle.PickleException e) {
             throw new VitException(path + ": data.pkl: " + e.getMessage());
         }
@@ -101,7 +107,7 @@ final class TorchCheckpoint implements TensorSource {
         List<String> unknown = result.globals().stream().map(Pickle.Global::toString)
                 .filter(g -> !Rebuilder.KNOWN.contains(g)).sorted().toList();
         if (!unknown.isEmpty()) {
-            notes.add("globals kept as inert placeholders (never imported or called): " + String.join(", ", unknown));
+            notes.add("globals kept as inert placeholders (never imported or called): " + preview(unknown));
         }
         Map<String, View> views = stateDict(path, result.value(), ema, notes);
         return new TorchCheckpoint(zip, archive, views, notes);
@@ -127,7 +133,7 @@ final class TorchCheckpoint implements TensorSource {
                         + String.join(", ", ema ? EMA_KEYS : STATE_KEYS) + "; top-level keys: "
                         + preview(topKeys) + ")");
             }
-            where = "'" + String.join("' / '", trail) + "'";
+            where = "'" + String.join("' / '", trail.stream().map(Checkpoints::shown).toList()) + "'";
             notes.add("checkpoint dict with keys " + preview(topKeys) + "; weights from " + where
                     + (ema ? " (EMA weights, --ema)" : ""));
             if (!ema && topKeys.stream().anyMatch(EMA_KEYS::contains)) {
@@ -154,13 +160,13 @@ final class TorchCheckpoint implements TensorSource {
                 }
             }
             if (views.put(name, v) != null) {
-                throw new VitException(path + ": tensor '" + name + "' appears twice once prefixes are removed");
+                throw new VitException(path + ": tensor '" + Checkpoints.shown(name) + "' appears twice once prefixes are removed");
             }
         }
         if (views.isEmpty()) {
             throw new VitException(path + ": " + where + " holds no tensors");
         }
-        stripped.forEach((prefix, n) -> notes.add("removed the '" + prefix + "' prefix from " + n + " keys"));
+        stripped.forEach((prefix, n) -> notes.add("removed the '" + Checkpoints.shown(prefix) + "' prefix from " + n + " keys"));
         if (!skipped.isEmpty()) {
             notes.add("ignored " + skipped.size() + " non-tensor entries: " + preview(skipped));
         }
@@ -220,7 +226,7 @@ final class TorchCheckpoint implements TensorSource {
     }
 
     private static String preview(List<String> items) {
-        return String.join(", ", items.subList(0, Math.min(6, items.size())))
+        return String.join(", ", items.subList(0, Math.min(6, items.size())).stream().map(Checkpoints::shown).toList())
                 + (items.size() > 6 ? ", ... (" + items.size() + ")" : "");
     }
 
@@ -248,7 +254,7 @@ final class TorchCheckpoint implements TensorSource {
     public Tensor tensor(String name) {
         View v = views.get(name);
         if (v == null) {
-            throw new VitException(path() + ": missing tensor '" + name + "'");
+            throw new VitException(path() + ": missing tensor '" + Checkpoints.shown(name) + "'");
         }
         ByteBuffer storage = storageBytes.computeIfAbsent(v.storage.key, k -> zip.bytes(zip.entries().get(archive + "data/" + k)));
         Info info = infos.get(name);
@@ -326,16 +332,16 @@ final class TorchCheckpoint implements TensorSource {
             }
             ZipArchive.Entry data = zip.entries().get(archive + "data/" + key);
             if (data == null) {
-                throw new Pickle.PickleException("storage '" + key + "' has no data/" + key + " member");
+                throw new Pickle.PickleException("storage '" + Checkpoints.shown(key) + "' has no data/" + key + " member");
             }
             if (numel < 0 || numel > data.size() / dtype.bytes() || numel * dtype.bytes() != data.size()) {
-                throw new Pickle.PickleException("storage '" + key + "': " + numel + " " + dtype + " elements but data/"
+                throw new Pickle.PickleException("storage '" + Checkpoints.shown(key) + "': " + numel + " " + dtype + " elements but data/"
                         + key + " has " + data.size() + " bytes");
             }
             Storage s = new Storage(key, dtype, numel);
             Storage previous = storages.putIfAbsent(key, s);
             if (previous != null && !previous.equals(s)) {
-                throw new Pickle.PickleException("storage '" + key + "' is described twice differently");
+                throw new Pickle.PickleException("storage '" + Checkpoints.shown(key) + "' is described twice differently");
             }
             return s;
         }
@@ -387,7 +393,7 @@ final class TorchCheckpoint implements TensorSource {
                     last += (n - 1) * s;
                 }
                 if (numel > Integer.MAX_VALUE || last > storage.numel() + Integer.MAX_VALUE) {
-                    throw new Pickle.PickleException("tensor view of storage '" + storage.key() + "' is too large");
+                    throw new Pickle.PickleException("tensor view of storage '" + Checkpoints.shown(storage.key()) + "' is too large");
                 }
             }
             boolean empty = Tensor.numel(shape) == 0;
@@ -395,7 +401,7 @@ final class TorchCheckpoint implements TensorSource {
             if (!empty && (last >= storage.numel() || numel > storage.numel())
                     || numel > Integer.MAX_VALUE - 8) {
                 throw new Pickle.PickleException("tensor view (offset " + offset + ", shape " + size.size()
-                        + "-d) does not fit its storage '" + storage.key() + "' of " + storage.numel() + " elements");
+                        + "-d) does not fit its storage '" + Checkpoints.shown(storage.key()) + "' of " + storage.numel() + " elements");
             }
             return new View(storage, offset, shape, strides);
         }

@@ -54,7 +54,8 @@ final class WeightMapper {
         if (!unexpected.isEmpty()) {
             throw new VitException(st.path() + ": " + unexpected.size() + " unexpected tensor(s) for a "
                     + c.depth() + "-block ViT in " + naming.naming().id() + " naming: "
-                    + String.join(", ", unexpected.subList(0, Math.min(4, unexpected.size())))
+                    + String.join(", ", unexpected.subList(0, Math.min(4, unexpected.size())).stream()
+                            .map(Checkpoints::shown).toList())
                     + (unexpected.size() > 4 ? ", ..." : ""));
         }
         return new ViTWeights(patchEmbed, cls, pos, blocks, norm, fc, head);
@@ -76,13 +77,13 @@ final class WeightMapper {
         List<String> sources = naming.sources(canonical);
         for (String s : sources) {
             if (!st.contains(s)) {
-                throw new VitException(st.path() + ": missing tensor '" + s + "' (" + naming.naming().id()
+                throw new VitException(st.path() + ": missing tensor '" + Checkpoints.shown(s) + "' (" + naming.naming().id()
                         + " naming, " + c.depth() + " blocks)");
             }
         }
         int[] shape = ModelLoader.shapeOf(st, naming, canonical);
         if (!Arrays.equals(shape, expected)) {
-            throw new VitException(st.path() + ": tensor '" + String.join("+", sources) + "' has shape "
+            throw new VitException(st.path() + ": tensor '" + Checkpoints.shown(String.join("+", sources)) + "' has shape "
                     + Arrays.toString(shape) + ", the config needs " + Arrays.toString(expected));
         }
         used.addAll(sources);

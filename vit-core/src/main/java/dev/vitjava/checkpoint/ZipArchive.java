@@ -83,7 +83,7 @@ final class ZipArchive implements AutoCloseable {
      */
     ByteBuffer bytes(Entry e) {
         if (e.size > Integer.MAX_VALUE - 8) {
-            throw error(path, "'" + e.name + "' has " + e.size + " bytes; members over 2 GiB are not supported");
+            throw error(path, "'" + Checkpoints.shown(e.name) + "' has " + e.size + " bytes; members over 2 GiB are not supported");
         }
         try {
             if (e.method == STORED) {
@@ -91,7 +91,7 @@ final class ZipArchive implements AutoCloseable {
             }
             return inflate(e);
         } catch (IOException ex) {
-            throw error(path, "cannot read '" + e.name + "': " + ex.getMessage());
+            throw error(path, "cannot read '" + Checkpoints.shown(e.name) + "': " + ex.getMessage());
         }
     }
 
@@ -110,10 +110,10 @@ final class ZipArchive implements AutoCloseable {
                 n += got;
             }
             if (n != out.length) {
-                throw error(path, "'" + e.name + "': deflated data ends after " + n + " of " + out.length + " bytes");
+                throw error(path, "'" + Checkpoints.shown(e.name) + "': deflated data ends after " + n + " of " + out.length + " bytes");
             }
         } catch (DataFormatException ex) {
-            throw error(path, "'" + e.name + "': corrupt deflated data (" + ex.getMessage() + ")");
+            throw error(path, "'" + Checkpoints.shown(e.name) + "': corrupt deflated data (" + ex.getMessage() + ")");
         } finally {
             inflater.end();
         }
@@ -218,7 +218,7 @@ final class ZipArchive implements AutoCloseable {
                 x += 4 + length;
             }
             p = next;
-            String where = "'" + name + "'";
+            String where = "'" + Checkpoints.shown(name) + "'";
             if ((flags & 1) != 0) {
                 throw error(path, where + " is encrypted");
             }
@@ -246,7 +246,7 @@ final class ZipArchive implements AutoCloseable {
                         + " compressed bytes or too large");
             }
             if (entries.put(name, new Entry(name, method, dataStart, compressed, size)) != null) {
-                throw error(path, "member '" + name + "' appears twice");
+                throw error(path, "member '" + Checkpoints.shown(name) + "' appears twice");
             }
         }
         return Collections.unmodifiableMap(entries);
