@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
         description = "Vision Transformer inference in Java.",
         subcommands = {
             ClassifyCommand.class, EvalCommand.class, PreprocessCommand.class, RunCommand.class, InspectCommand.class,
+            ConvertCommand.class,
             BenchCommand.class,
             DevicesCommand.class, CommandLine.HelpCommand.class
         })

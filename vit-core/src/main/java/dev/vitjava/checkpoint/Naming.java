@@ -2,8 +2,11 @@ package dev.vitjava.checkpoint;
 
 import dev.vitjava.VitException;
 import dev.vitjava.image.Preprocessing;
+import dev.vitjava.model.Tensor;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -86,6 +89,27 @@ public enum Naming {
                 case TORCHVISION -> List.of(torchvision(canonical));
                 case HUGGING_FACE -> huggingFace(canonical);
             };
+        }
+
+        /**
+         * A canonical (timm) state dict under this naming: each tensor renamed, and split along dimension 0 where
+         * the naming stores it as several (Hugging Face's q, k and v).
+         */
+        public Map<String, Tensor> fromCanonical(Map<String, Tensor> canonical) {
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            canonical.forEach((name, t) -> {
+                List<String> targets = sources(name);
+                int rows = t.dim(0) / targets.size();
+                int rowSize = t.size() / Math.max(t.dim(0), 1);
+                for (int i = 0; i < targets.size(); i++) {
+                    int[] shape = t.shape();
+                    shape[0] = rows;
+                    float[] part = new float[rows * rowSize];
+                    t.data().get(i * rows * rowSize, part);
+                    out.put(targets.get(i), Tensor.of(part, shape));
+                }
+            });
+            return out;
         }
 
         /** Checkpoint tensors that are known and deliberately unused (the HF pooler is not part of classification). */

@@ -3,18 +3,14 @@ package dev.vitjava.checkpoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vitjava.VitException;
 import dev.vitjava.model.Tensor;
-import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** Writes float32 tensors as a safetensors file, in the given order. */
+/** Writes float32 tensors as a safetensors file, in the given order (through a temporary file and a rename). */
 public final class SafetensorsWriter {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -47,23 +43,15 @@ public final class SafetensorsWriter {
         while (prefix.hasRemaining()) {
             prefix.put((byte) ' ');
         }
-        try {
-            Path parent = path.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
-            try (OutputStream out = Files.newOutputStream(path)) {
-                out.write(prefix.array());
-                for (Tensor t : tensors.values()) {
-                    ByteBuffer data = ByteBuffer.allocate(4 * t.size()).order(ByteOrder.LITTLE_ENDIAN);
-                    for (int i = 0; i < t.size(); i++) {
-                        data.putFloat(t.get(i));
-                    }
-                    out.write(data.array());
+        AtomicFiles.write(path, out -> {
+            out.write(prefix.array());
+            for (Tensor t : tensors.values()) {
+                ByteBuffer data = ByteBuffer.allocate(4 * t.size()).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < t.size(); i++) {
+                    data.putFloat(t.get(i));
                 }
+                out.write(data.array());
             }
-        } catch (IOException e) {
-            throw new VitException(path + ": cannot write: " + e.getMessage(), e);
-        }
+        });
     }
 }
