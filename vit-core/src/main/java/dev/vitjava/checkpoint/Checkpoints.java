@@ -12,9 +12,9 @@ import java.util.Set;
 
 /**
  * Opens a checkpoint file as a {@link TensorSource}, choosing the reader by the file's first bytes (never its
- * extension alone): a zip archive is a {@code torch.save} checkpoint when it holds {@code data.pkl}, a NumPy
- * {@code .npz} when it holds {@code .npy} members; a {@code .index.json} is a shard index; anything else is read
- * as safetensors. A bare pickle (PyTorch's legacy pre-1.6 format) is refused without being parsed.
+ * extension): a JSON header after 8 bytes is safetensors; a zip archive is a {@code torch.save} checkpoint when it holds {@code data.pkl}, a NumPy
+ * {@code .npz} when it holds {@code .npy} members; a {@code .index.json} is a shard index; anything else is
+ * refused by the safetensors reader with its own message. A bare pickle (PyTorch's legacy pre-1.6 format) is refused without being parsed.
  */
 public final class Checkpoints {
 
@@ -42,9 +42,12 @@ public final class Checkpoints {
         }
         ByteBuffer head = head(file);
         TensorSource source;
-        if (ZipArchive.looksLikeZip(head)) {
+        if (head.remaining() > 8 && head.get(8) == '{') {
+            // safetensors: an 8-byte length, then the JSON header (its first byte may well be 0x80 or "PK")
+            source = Safetensors.open(file);
+        } else if (ZipArchive.looksLikeZip(head)) {
             source = fromZip(file, ema);
-        } else if (head.remaining() > 0 && (head.get(0) & 0xff) == 0x80) {
+        } else if (head.remaining() > 1 && (head.get(0) & 0xff) == 0x80 && head.get(1) >= 2 && head.get(1) <= 5) {
             boolean legacy = head.remaining() >= LEGACY_MAGIC.length
                     && head.slice(0, LEGACY_MAGIC.length).equals(ByteBuffer.wrap(LEGACY_MAGIC));
             throw new VitException(file + ": " + (legacy ? "PyTorch's legacy (pre-1.6) torch.save format" : "a bare "
