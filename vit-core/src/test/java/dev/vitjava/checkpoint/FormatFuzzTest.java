@@ -32,6 +32,9 @@ class FormatFuzzTest {
             "patch_embed.proj.weight", new int[] {4, 3, 2, 2}, "pos_embed", new int[] {1, 5, 4},
             "blocks.0.mlp.fc1.weight", new int[] {8, 4}, "blocks.0.norm1.weight", new int[] {4});
     private static ZipArchive pickleHost;
+    /** Each input becomes a file; in memory (tmpfs) where there is one, which is several times faster than disk. */
+    private static final Path TEMP = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm")
+            : Path.of(System.getProperty("java.io.tmpdir"));
 
     /** Every target at once, chosen by the first byte: the short fuzzing run of the normal test suite. */
     @FuzzTest(maxDuration = "5s")
@@ -131,7 +134,7 @@ class FormatFuzzTest {
     private static void withFile(byte[] data, String suffix, FileAction action) {
         Path file;
         try {
-            file = Files.createTempFile("vit-fuzz", suffix);
+            file = Files.createTempFile(TEMP, "vit-fuzz", suffix);
             Files.write(file, data);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
