@@ -37,6 +37,12 @@ public record ModelFiles(Path weights, Path config, Path preprocessor) {
         return new ModelFiles(weightsIn(dir), config, regular(dir.resolve("preprocessor_config.json")));
     }
 
+    /** The shard files a shard index names, each once, in order; every one a plain file name beside the index. */
+    public static List<String> shards(Path index) {
+        return List.copyOf(ShardedCheckpoint.shardFiles(index, Json.read(index, ShardedCheckpoint.MAX_INDEX_BYTES))
+                .values().stream().distinct().toList());
+    }
+
     private static Path regular(Path p) {
         return Files.isRegularFile(p) ? p : null;
     }

@@ -17,7 +17,7 @@ import java.util.Map;
  */
 final class ShardedCheckpoint implements TensorSource {
 
-    private static final long MAX_INDEX_BYTES = 64L << 20;
+    static final long MAX_INDEX_BYTES = 64L << 20;
 
     private final Path index;
     private final List<TensorSource> shards;
@@ -33,30 +33,41 @@ final class ShardedCheckpoint implements TensorSource {
         this.infos = Collections.unmodifiableMap(infos);
     }
 
-    static ShardedCheckpoint open(Path index, boolean ema) {
-        JsonNode json = Json.read(index, MAX_INDEX_BYTES);
+    /** The index's weight_map (tensor name to shard file), each file checked to be a plain name beside the index. */
+    static Map<String, String> shardFiles(Path index, JsonNode json) {
         JsonNode map = json.path("weight_map");
         if (!map.isObject() || map.isEmpty()) {
             throw new VitException(index + ": no weight_map object in this shard index");
         }
+        Map<String, String> files = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : map.properties()) {
+            String file = e.getValue().asText("");
+            if (!e.getValue().isTextual() || file.isEmpty() || file.contains("/") || file.contains("\\")
+                    || file.equals("..") || file.equals(".")) {
+                throw new VitException(index + ": weight_map entry '" + Checkpoints.shown(e.getKey()) + "' names '"
+                        + Checkpoints.shown(file) + "', not a file beside the index");
+            }
+            files.put(e.getKey(), file);
+        }
+        return files;
+    }
+
+    static ShardedCheckpoint open(Path index, boolean ema) {
+        Map<String, String> files = shardFiles(index, Json.read(index, MAX_INDEX_BYTES));
         Path dir = index.toAbsolutePath().getParent();
         Map<String, TensorSource> byFile = new LinkedHashMap<>();
         Map<String, TensorSource> owner = new LinkedHashMap<>();
         try {
-            for (Map.Entry<String, JsonNode> e : map.properties()) {
-                String file = e.getValue().asText("");
-                if (!e.getValue().isTextual() || file.isEmpty() || file.contains("/") || file.contains("\\")
-                        || file.equals("..") || file.equals(".")) {
-                    throw new VitException(index + ": weight_map entry '" + Checkpoints.shown(e.getKey()) + "' names '" + file
-                            + "', not a file beside the index");
-                }
+            for (Map.Entry<String, String> e : files.entrySet()) {
+                String file = e.getValue();
                 TensorSource shard = byFile.get(file);
                 if (shard == null) {
                     shard = Checkpoints.open(dir.resolve(file), ema);
                     byFile.put(file, shard);
                 }
                 if (!shard.contains(e.getKey())) {
-                    throw new VitException(index + ": tensor '" + Checkpoints.shown(e.getKey()) + "' is not in its shard " + file);
+                    throw new VitException(index + ": tensor '" + Checkpoints.shown(e.getKey())
+                            + "' is not in its shard " + Checkpoints.shown(file));
                 }
                 owner.put(e.getKey(), shard);
             }
