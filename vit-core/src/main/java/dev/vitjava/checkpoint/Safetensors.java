@@ -33,27 +33,22 @@ public final class Safetensors implements TensorSource {
     private static final long MAX_HEADER_BYTES = 100L << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One tensor's header entry; offsets are relative to the start of the data section. */
-    public record Entry(String name, DType dtype, int[] shape, long begin, long end) {
-        public Entry {
-            shape = shape.clone();
+    /** One tensor's header entry: the tensor, and its bytes relative to the start of the data section. */
+    public record Entry(Info info, long begin, long end) {
+        public String name() {
+            return info.name();
         }
 
-        @Override
+        public DType dtype() {
+            return info.dtype();
+        }
+
         public int[] shape() {
-            return shape.clone();
-        }
-
-        public long numel() {
-            return Tensor.numel(shape);
+            return info.shape();
         }
 
         public String shapeString() {
-            return Arrays.toString(shape);
-        }
-
-        Info info() {
-            return new Info(name, dtype, shape);
+            return info.shapeString();
         }
     }
 
@@ -71,7 +66,7 @@ public final class Safetensors implements TensorSource {
         this.dataStart = dataStart;
         this.entries = entries;
         Map<String, Info> infos = new LinkedHashMap<>();
-        entries.forEach((name, e) -> infos.put(name, e.info()));
+        entries.forEach((name, e) -> infos.put(name, e.info));
         this.infos = Collections.unmodifiableMap(infos);
         this.metadata = metadata;
     }
@@ -188,7 +183,7 @@ public final class Safetensors implements TensorSource {
         if (Tensor.numel(shape) > Integer.MAX_VALUE - 8) {
             throw error(path, where + ": " + Tensor.numel(shape) + " elements exceed the supported size");
         }
-        return new Entry(name, dtype, shape, begin, end);
+        return new Entry(new Info(name, dtype, shape), begin, end);
     }
 
     private static void checkOverlaps(Path path, java.util.Collection<Entry> entries) {
@@ -199,7 +194,7 @@ public final class Safetensors implements TensorSource {
             Entry prev = sorted.get(i - 1);
             Entry cur = sorted.get(i);
             if (cur.begin < prev.end) {
-                throw error(path, "tensors '" + Checkpoints.shown(prev.name) + "' and '" + Checkpoints.shown(cur.name) + "' overlap in the data section");
+                throw error(path, "tensors '" + Checkpoints.shown(prev.name()) + "' and '" + Checkpoints.shown(cur.name()) + "' overlap in the data section");
             }
         }
     }
@@ -269,7 +264,7 @@ public final class Safetensors implements TensorSource {
     @Override
     public Tensor tensor(String name) {
         Entry e = entry(name);
-        return floats(path, e.info(), bytes(name));
+        return floats(path, e.info, bytes(name));
     }
 
     /**

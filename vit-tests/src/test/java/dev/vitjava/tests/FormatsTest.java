@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vitjava.model.Tensor;
 import java.io.IOException;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,20 +30,14 @@ class FormatsTest {
     @TempDir
     Path tmp;
 
+    /** A golden format case (shared/golden/formats). */
     static Path formats(String name) {
-        try {
-            return Path.of(FormatsTest.class.getResource("/golden/formats/" + name).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
+        return Golden.resource("/golden/formats/" + name);
     }
 
+    /** A fixture of scripts/make-format-fixtures.py. */
     static Path fixture(String name) {
-        try {
-            return Path.of(FormatsTest.class.getResource("/formats/" + name).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
+        return Golden.resource("/formats/" + name);
     }
 
     /** Each golden case: its directory and what --model gets (the checkpoint file, or the directory). */
