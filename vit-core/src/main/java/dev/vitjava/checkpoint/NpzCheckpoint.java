@@ -75,20 +75,26 @@ final class NpzCheckpoint implements TensorSource {
 
     static NpzCheckpoint open(ZipArchive zip) {
         Path path = zip.path();
-        Map<String, Array> arrays = new LinkedHashMap<>();
+        Map<String, ZipArchive.Entry> members = new LinkedHashMap<>();
         for (ZipArchive.Entry e : zip.entries().values()) {
             if (e.name().endsWith(".npy")) {
-                String key = e.name().substring(0, e.name().length() - 4);
-                arrays.put(key, readNpy(path, key, zip.bytes(e)));
+                members.put(e.name().substring(0, e.name().length() - 4), e);
             }
         }
-        String prefix = arrays.containsKey("opt/target/embedding/kernel") ? "opt/target/"
-                : arrays.containsKey("params/embedding/kernel") ? "params/"
-                : arrays.containsKey("embedding/kernel") ? "" : null;
+        String prefix = members.containsKey("opt/target/embedding/kernel") ? "opt/target/"
+                : members.containsKey("params/embedding/kernel") ? "params/"
+                : members.containsKey("embedding/kernel") ? "" : null;
         if (prefix == null) {
-            throw new VitException(path + ": not a JAX ViT .npz: no embedding/kernel among its " + arrays.size()
+            throw new VitException(path + ": not a JAX ViT .npz: no embedding/kernel among its " + members.size()
                     + " arrays (also looked under opt/target/ and params/)");
         }
+        // only the parameters are read: optimizer state beside them (opt/state/...) may hold any dtype
+        Map<String, Array> arrays = new LinkedHashMap<>();
+        members.forEach((key, e) -> {
+            if (key.startsWith(prefix)) {
+                arrays.put(key, readNpy(path, key, zip.bytes(e)));
+            }
+        });
         boolean bigVision = prefix.equals("params/");
         Builder b = new Builder(path, prefix, arrays);
         b.map("patch_embed.proj.weight", new Part("embedding/kernel", Op.CONV, 0));
@@ -131,7 +137,9 @@ final class NpzCheckpoint implements TensorSource {
         List<String> notes = new ArrayList<>();
         notes.add((bigVision ? "big_vision" : "google-research/vision_transformer") + " layout"
                 + (prefix.isEmpty() ? "" : " under '" + Checkpoints.shown(prefix) + "'") + ", " + arrays.size()
-                + " arrays mapped to timm names as timm's _load_weights does");
+                + " arrays mapped to timm names as timm's _load_weights does"
+                + (members.size() > arrays.size() ? "; " + (members.size() - arrays.size())
+                        + " arrays outside it ignored" : ""));
         // arrays that map to nothing keep their names: the loader reports them as unexpected
         for (String key : arrays.keySet()) {
             if (!b.used.contains(key)) {

@@ -125,6 +125,7 @@ final class TorchCheckpoint implements TensorSource {
         if (!ema && countTensors(top) > 0) {
             where = "the top-level dict";
             found = top;
+            notes.add("a state dict of " + countTensors(top) + " tensors at the top level");
         } else {
             List<String> trail = new ArrayList<>();
             found = search(top, ema ? EMA_KEYS : STATE_KEYS, trail, 0, Collections.newSetFromMap(new IdentityHashMap<>()));

@@ -103,9 +103,10 @@ final class ZipArchive implements AutoCloseable {
             inflater.setInput(in);
             int n = 0;
             while (n < out.length) {
+                int before = inflater.getRemaining();
                 int got = inflater.inflate(out, n, out.length - n);
-                if (got == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) {
-                    break;
+                if (got == 0 && inflater.getRemaining() == before) {
+                    break; // no progress: finished early, out of input, or wants a dictionary
                 }
                 n += got;
             }
