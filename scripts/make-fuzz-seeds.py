@@ -41,7 +41,9 @@ def main():
     ckpt = {"model": {"module." + k: v for k, v in state.items()}, "epoch": 3,
             "args": argparse.Namespace(lr=0.1, model="vit"), "optimizer": {"state": {}, "param_groups": [{"lr": 0.1}]}}
     torch.save(ckpt, out("checkpoint", "training.pth"))
-    torch.save({"w": torch.arange(12.0).reshape(3, 4).t(), "b": torch.arange(6.0)[1:4]}, out("checkpoint", "views.pt"))
+    torch.save({"w": torch.arange(12.0).reshape(3, 4).t(), "b": torch.arange(6.0)[1:4],
+                "h": torch.tensor([0.5, -1.25]).half(), "bf": torch.tensor([1.5, -2.25, 3.0]).bfloat16(),
+                "d": torch.tensor([0.1], dtype=torch.float64), "step": torch.tensor(7)}, out("checkpoint", "views.pt"))
     # the pickles of those archives, for the unpickler alone
     for name in ("state_dict.pth", "training.pth"):
         with zipfile.ZipFile(out("checkpoint", name)) as z:
