@@ -395,12 +395,12 @@ public record Preprocessing(
             throw new VitException("preprocessing config is not a JSON object");
         }
         if (json.has("pretrained_cfg") || json.has("input_size") || json.has("crop_pct")) {
-            return timm(json);
+            return fromJson(() -> timm(json));
         }
         for (String key : new String[] {"image_processor_type", "feature_extractor_type", "do_resize", "do_rescale",
                 "do_normalize", "image_mean", "image_std", "size", "resample", "rescale_factor"}) {
             if (json.has(key)) {
-                return huggingFace(json);
+                return fromJson(() -> huggingFace(json));
             }
         }
         throw new VitException("config has neither timm pretrained_cfg fields (input_size, crop_pct, ...) nor Hugging "
@@ -428,9 +428,9 @@ public record Preprocessing(
         ColorMode mode = modeFor(inChans, "model in_chans");
         Preprocessing p;
         if (preprocessorConfig != null && preprocessorConfig.isObject()) {
-            p = huggingFace(preprocessorConfig);
+            p = fromJson(() -> huggingFace(preprocessorConfig));
         } else if (config != null && config.path("pretrained_cfg").isObject()) {
-            p = timm(config);
+            p = fromJson(() -> timm(config));
         } else {
             p = naming.defaultPreprocessing();
             if (p.outputHeight() != imgHeight || p.outputWidth() != imgWidth) {
@@ -438,6 +438,15 @@ public record Preprocessing(
             }
         }
         return p.withMode(mode);
+    }
+
+    /** Values a config gives that the pipeline refuses (a zero std, say) are the config's error, in one line. */
+    private static Preprocessing fromJson(java.util.function.Supplier<Preprocessing> read) {
+        try {
+            return read.get();
+        } catch (IllegalArgumentException e) {
+            throw new VitException("preprocessing config: " + e.getMessage());
+        }
     }
 
     // ---- overrides ----
