@@ -29,7 +29,7 @@ import java.util.regex.Pattern;
  * checkpoint. Arrays that map to nothing keep their own names, and the loader refuses them as unexpected.
  * The {@code .npy} members are float32, float16, float64 or bfloat16 (stored by ml_dtypes as 2-byte void).
  */
-final class NpzCheckpoint implements TensorSource {
+final class NpzCheckpoint extends ArchiveSource {
 
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
@@ -57,20 +57,13 @@ final class NpzCheckpoint implements TensorSource {
     private record Mapped(Info info, List<Part> parts) {
     }
 
-    private final ZipArchive zip;
     private final Map<String, Array> arrays;
     private final Map<String, Mapped> mapped;
-    private final Map<String, Info> infos;
-    private final List<String> notes;
 
     private NpzCheckpoint(ZipArchive zip, Map<String, Array> arrays, Map<String, Mapped> mapped, List<String> notes) {
-        this.zip = zip;
+        super(zip, mapped.values().stream().map(Mapped::info).toList(), notes);
         this.arrays = arrays;
         this.mapped = mapped;
-        Map<String, Info> infos = new LinkedHashMap<>();
-        mapped.forEach((name, m) -> infos.put(name, m.info));
-        this.infos = Collections.unmodifiableMap(infos);
-        this.notes = notes;
     }
 
     static NpzCheckpoint open(ZipArchive zip) {
@@ -298,32 +291,14 @@ final class NpzCheckpoint implements TensorSource {
     }
 
     @Override
-    public Path path() {
-        return zip.path();
-    }
-
-    @Override
     public String format() {
         return "JAX/Flax .npz";
     }
 
     @Override
-    public Map<String, Info> tensors() {
-        return infos;
-    }
-
-    @Override
-    public List<String> notes() {
-        return notes;
-    }
-
-    @Override
     public Tensor tensor(String name) {
+        int[] shape = info(name).shape();
         Mapped m = mapped.get(name);
-        if (m == null) {
-            throw new VitException(path() + ": missing tensor '" + Checkpoints.shown(name) + "'");
-        }
-        int[] shape = m.info.shape();
         if (m.parts.size() == 1 && m.parts.get(0).op == Op.AS_IS) {
             Array a = arrays.get(m.parts.get(0).source);
             return Safetensors.floats(path(), a.info, a.data).reshape(shape);
@@ -367,10 +342,5 @@ final class NpzCheckpoint implements TensorSource {
             at += n;
         }
         return Tensor.of(out, shape);
-    }
-
-    @Override
-    public void close() {
-        zip.close();
     }
 }

@@ -28,7 +28,7 @@ import java.util.Set;
  * {@code module.} and {@code torch.compile}'s {@code _orig_mod.} prefixes are removed. Contiguous tensors are
  * views of the memory-mapped archive; strided views are gathered on access.
  */
-final class TorchCheckpoint implements TensorSource {
+final class TorchCheckpoint extends ArchiveSource {
 
     private static final List<String> STATE_KEYS = List.of("model", "state_dict", "model_state", "model_state_dict",
             "module");
@@ -47,21 +47,15 @@ final class TorchCheckpoint implements TensorSource {
     record View(Storage storage, long offset, int[] shape, long[] stride) {
     }
 
-    private final ZipArchive zip;
     private final String archive;
     private final Map<String, View> views;
-    private final Map<String, Info> infos;
-    private final List<String> notes;
     private final Map<String, ByteBuffer> storageBytes = new HashMap<>();
 
     private TorchCheckpoint(ZipArchive zip, String archive, Map<String, View> views, List<String> notes) {
-        this.zip = zip;
+        super(zip, views.entrySet().stream()
+                .map(e -> new Info(e.getKey(), e.getValue().storage.dtype, e.getValue().shape)).toList(), notes);
         this.archive = archive;
         this.views = views;
-        Map<String, Info> infos = new LinkedHashMap<>();
-        views.forEach((name, v) -> infos.put(name, new Info(name, v.storage.dtype, v.shape)));
-        this.infos = Collections.unmodifiableMap(infos);
-        this.notes = List.copyOf(notes);
     }
 
     /** The archive prefix ({@code model/} for {@code model/data.pkl}) if the zip is a torch.save archive. */
@@ -232,33 +226,16 @@ final class TorchCheckpoint implements TensorSource {
     }
 
     @Override
-    public Path path() {
-        return zip.path();
-    }
-
-    @Override
     public String format() {
         return "PyTorch zip pickle (torch.save)";
     }
 
     @Override
-    public Map<String, Info> tensors() {
-        return infos;
-    }
-
-    @Override
-    public List<String> notes() {
-        return notes;
-    }
-
-    @Override
     public Tensor tensor(String name) {
+        Info info = info(name);
         View v = views.get(name);
-        if (v == null) {
-            throw new VitException(path() + ": missing tensor '" + Checkpoints.shown(name) + "'");
-        }
-        ByteBuffer storage = storageBytes.computeIfAbsent(v.storage.key, k -> zip.bytes(zip.entries().get(archive + "data/" + k)));
-        Info info = infos.get(name);
+        ByteBuffer storage = storageBytes.computeIfAbsent(v.storage.key,
+                k -> zip.bytes(zip.entries().get(archive + "data/" + k)));
         int es = v.storage.dtype.bytes();
         long numel = info.numel();
         if (isContiguous(v)) {
@@ -291,11 +268,6 @@ final class TorchCheckpoint implements TensorSource {
             expected *= v.shape[d];
         }
         return true;
-    }
-
-    @Override
-    public void close() {
-        zip.close();
     }
 
     /** Builds storages and tensors from the pickle's calls; knows nothing else. */
