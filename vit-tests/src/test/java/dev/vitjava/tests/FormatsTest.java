@@ -91,6 +91,20 @@ class FormatsTest {
                 .isLessThan(TOLERANCE);
     }
 
+    @Test
+    void convertRefusesBadOptionsInOneLine() {
+        String model = formats("timm_tiny_pth").resolve("model.pth").toString();
+        Cli naming = Cli.run("convert", model, tmp.resolve("x.safetensors").toString(), "--naming", "keras");
+        assertThat(naming.exitCode()).isEqualTo(2);
+        assertThat(naming.err()).contains("--naming", "keras");
+        Cli out = Cli.run("convert", model, tmp.resolve("x.bin").toString(), "--num-heads", "4");
+        assertThat(out.exitCode()).isEqualTo(1);
+        assertThat(out.oneLineError()).as(out.err()).isTrue();
+        assertThat(out.err()).contains("must be a .safetensors file");
+        assertThat(tmp.resolve("x.bin")).doesNotExist();
+        assertThat(tmp.resolve("config.json")).doesNotExist();
+    }
+
     /** The timm_tiny golden logits for its batch-1 input. */
     private static Tensor timmTinyLogits() {
         return Golden.expected("timm_tiny", "_b1").get("logits");
