@@ -50,9 +50,12 @@ public final class CheckpointWriter {
         metadata.put("converted_from", model.weightsFile().getFileName().toString());
         Path dir = out.toAbsolutePath().getParent();
         ObjectNode config = naming == Naming.HUGGING_FACE ? huggingFaceConfig(model) : timmConfig(model);
-        JsonNode preprocessor = model.preprocessorConfig();
-        if (preprocessor == null && model.config() != null && model.config().path("pretrained_cfg").isObject()) {
-            config.set("pretrained_cfg", model.config().get("pretrained_cfg"));
+        // the source's own preprocessing files, re-read from where the model came from
+        ModelFiles source = model.files();
+        JsonNode preprocessor = source.preprocessor() == null ? null : Json.read(source.preprocessor());
+        JsonNode sourceConfig = source.config() == null ? null : Json.read(source.config());
+        if (preprocessor == null && sourceConfig != null && sourceConfig.path("pretrained_cfg").isObject()) {
+            config.set("pretrained_cfg", sourceConfig.get("pretrained_cfg"));
         } else if (preprocessor == null) {
             // the source naming's default, written out so that it survives a change of naming
             switch (model.naming()) {

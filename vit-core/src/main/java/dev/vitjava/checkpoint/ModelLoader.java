@@ -44,14 +44,15 @@ public final class ModelLoader {
         JsonNode configJson = files.config() == null ? null : Json.read(files.config());
         JsonNode preprocessorJson = files.preprocessor() == null ? null : Json.read(files.preprocessor());
         try (TensorSource st = Checkpoints.open(files.weights(), options.ema())) {
-            return load(st, files.config(), configJson, preprocessorJson, options.numHeads());
+            return load(st, files, configJson, preprocessorJson, options.numHeads());
         }
     }
 
-    /** Builds the model from opened weights and the parsed JSON files (either may be null). */
-    static LoadedModel load(TensorSource st, Path configFile, JsonNode configJson, JsonNode preprocessorJson,
+    /** Builds the model from opened weights and the parsed JSON files of {@code files} (either may be null). */
+    static LoadedModel load(TensorSource st, ModelFiles files, JsonNode configJson, JsonNode preprocessorJson,
             int numHeads) {
         Path weightsFile = st.path();
+        Path configFile = files.config();
         Naming.Detected naming = Naming.detect(weightsFile, st.tensors().keySet());
         ConfigReader.Shapes shapes = canonical -> shapeOf(st, naming, canonical);
         ViTConfig config = configJson != null
@@ -59,9 +60,10 @@ public final class ModelLoader {
                 : ConfigReader.fromShapes(weightsFile, naming.naming(), shapes, numHeads);
         ViTWeights weights = new WeightMapper(st, naming, config).map();
         List<String> labels = Labels.of(configFile, configJson, config.numClasses());
-        return new LoadedModel(weightsFile, st.format(), st.notes(), naming.naming(),
+        return new LoadedModel(weightsFile, st.format(), st.notes(), files, naming.naming(),
                 configFile != null ? configFile.toString() : "tensor shapes", new ViTModel(config, weights),
-                labels, configJson, preprocessorJson, st.tensors());
+                labels, st.tensors(), () -> PreprocessingReader.forModel(naming.naming(), config.imgHeight(),
+                        config.imgWidth(), config.inChans(), configJson, preprocessorJson));
     }
 
     /** The shape of a canonical tensor (its sources concatenated along dimension 0), or null when absent. */

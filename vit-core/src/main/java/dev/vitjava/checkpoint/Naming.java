@@ -2,7 +2,7 @@ package dev.vitjava.checkpoint;
 
 import dev.vitjava.VitException;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,9 +19,9 @@ import java.util.function.Supplier;
  */
 public enum Naming {
     /** timm: eps 1e-6, timm's default pretrained_cfg (bicubic, crop_pct 0.875, ImageNet mean/std). */
-    TIMM("timm", 1e-6, () -> Preprocessing.timm(null)),
+    TIMM("timm", 1e-6, () -> PreprocessingReader.timm(null)),
     /** Hugging Face: eps 1e-12 (ViTConfig's default), ViTImageProcessor (224 bilinear, mean = std = 0.5). */
-    HUGGING_FACE("huggingface", 1e-12, () -> Preprocessing.huggingFace(null)),
+    HUGGING_FACE("huggingface", 1e-12, () -> PreprocessingReader.huggingFace(null)),
     /** torchvision: eps 1e-6, Resize(256) / CenterCrop(224) bilinear, ImageNet mean/std. */
     TORCHVISION("torchvision", 1e-6, Preprocessing::torchvision);
 

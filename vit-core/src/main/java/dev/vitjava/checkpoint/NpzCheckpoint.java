@@ -1,7 +1,7 @@
 package dev.vitjava.checkpoint;
 
 import dev.vitjava.VitException;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;

@@ -2,7 +2,7 @@ package dev.vitjava.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vitjava.VitException;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,7 +1,7 @@
 package dev.vitjava.checkpoint;
 
 import dev.vitjava.VitException;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTWeights;
 import dev.vitjava.model.ViTWeights.Linear;

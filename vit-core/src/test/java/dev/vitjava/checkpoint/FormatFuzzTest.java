@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.vitjava.VitException;
 import dev.vitjava.image.ColorMode;
 import dev.vitjava.image.ImageDecoder;
-import dev.vitjava.image.Preprocessing;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
@@ -99,7 +98,7 @@ class FormatFuzzTest {
             ConfigReader.fromJson(file, json, Naming.TIMM, SHAPES::get);
             Labels.of(file, json, 3);
         });
-        expectVitException(() -> Preprocessing.fromConfig(Json.parse(file, data)));
+        expectVitException(() -> PreprocessingReader.fromConfig(Json.parse(file, data)));
     }
 
     @FuzzTest

@@ -2,7 +2,7 @@ package dev.vitjava.checkpoint;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -2,7 +2,7 @@ package dev.vitjava.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
