@@ -260,6 +260,20 @@ public final class Safetensors implements TensorSource {
         }
     }
 
+    /** An F64 tensor's values, e.g. optimizer state or float64 reference numbers. */
+    public double[] doubles(String name) {
+        Entry e = entry(name);
+        if (e.dtype() != DType.F64) {
+            throw error(path, "tensor '" + Checkpoints.shown(name) + "' has dtype " + e.dtype() + ", expected F64");
+        }
+        ByteBuffer raw = bytes(name);
+        double[] out = new double[(int) e.info.numel()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = raw.getDouble(8 * i);
+        }
+        return out;
+    }
+
     /** A tensor as float32: a view of the mapping for F32, converted on the heap for F16, BF16 and F64. */
     @Override
     public Tensor tensor(String name) {
@@ -274,7 +288,8 @@ public final class Safetensors implements TensorSource {
     static Tensor floats(Path path, Info info, ByteBuffer raw) {
         DType dtype = info.dtype();
         if (!dtype.isFloat()) {
-            throw error(path, "tensor '" + Checkpoints.shown(info.name()) + "' has dtype " + dtype + ", expected a float type");
+            throw error(path, "tensor '" + Checkpoints.shown(info.name()) + "' has dtype " + dtype
+                    + ", expected a float type");
         }
         raw = raw.slice().order(ByteOrder.LITTLE_ENDIAN);
         int n = (int) info.numel();
