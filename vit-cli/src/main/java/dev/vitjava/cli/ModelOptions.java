@@ -5,11 +5,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** Which model to load: a directory, a safetensors file, a hub id, or by default the bundled demo model. */
+/** Which model to load: a directory, a checkpoint file, a hub id, or by default the bundled demo model. */
 public final class ModelOptions {
 
     @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
-            description = "Model directory (model.safetensors + config.json), .safetensors file, or hub id such as"
+            description = "Model directory (weights + config.json), checkpoint file (.safetensors, shard index,"
+                    + " .pth/.pt/.bin/.ckpt torch.save zip, JAX .npz), or hub id such as"
                     + " google/vit-base-patch16-224 or timm/vit_base_patch16_224.augreg2_in21k_ft_in1k"
                     + " (default: the bundled Fashion-MNIST demo model).")
     String model;
@@ -21,6 +22,10 @@ public final class ModelOptions {
     @Option(names = "--num-heads", paramLabel = "N",
             description = "Attention heads of a bare checkpoint whose width is not a standard ViT size.")
     int numHeads;
+
+    @Option(names = "--ema",
+            description = "Use the EMA weights of a training checkpoint (state_dict_ema, model_ema or ema).")
+    boolean ema;
 
     @Option(names = "--revision", paramLabel = "REV", defaultValue = "main",
             description = "Hub revision (branch, tag or commit) for a hub model id (default: ${DEFAULT-VALUE}).")
@@ -34,6 +39,7 @@ public final class ModelOptions {
     public ModelSpec spec() {
         // Local paths absolute, so a JVM with another working directory finds them.
         String where = model != null && Files.exists(Path.of(model)) ? Path.of(model).toAbsolutePath().toString() : model;
-        return new ModelSpec(where, revision, config == null ? null : config.toAbsolutePath().toString(), numHeads);
+        return new ModelSpec(where, revision, config == null ? null : config.toAbsolutePath().toString(), numHeads,
+                ema);
     }
 }

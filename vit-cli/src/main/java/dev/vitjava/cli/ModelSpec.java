@@ -11,16 +11,18 @@ import java.nio.file.Path;
 /**
  * Which model to load, as plain values that can travel to another JVM (a Spark executor) and be resolved there.
  *
- * @param model    a model directory, a .safetensors file, a hub id (org/name), or null for the bundled demo model
+ * @param model    a model directory, a checkpoint file, a hub id (org/name), or null for the bundled demo model
  * @param revision the hub revision for a hub id
  * @param config   a config.json for a bare checkpoint, or null
  * @param numHeads attention heads of a bare checkpoint of non-standard width, or 0
+ * @param ema      whether to use the EMA weights of a training checkpoint
  */
-public record ModelSpec(String model, String revision, String config, int numHeads) implements Serializable {
+public record ModelSpec(String model, String revision, String config, int numHeads, boolean ema)
+        implements Serializable {
 
     /** {@code model} (null: the demo model) at the hub's main revision, with no overrides. */
     public static ModelSpec of(String model) {
-        return new ModelSpec(model, "main", null, 0);
+        return new ModelSpec(model, "main", null, 0, false);
     }
 
     /**
@@ -40,6 +42,6 @@ public record ModelSpec(String model, String revision, String config, int numHea
 
     public LoadedModel load(PrintStream progress) {
         return ModelLoader.load(resolve(progress),
-                new ModelLoader.Options(config == null ? null : Path.of(config), numHeads));
+                new ModelLoader.Options(config == null ? null : Path.of(config), numHeads, ema));
     }
 }

@@ -28,7 +28,7 @@ public final class Labels {
                 try {
                     i = Integer.parseInt(f.getKey());
                 } catch (NumberFormatException e) {
-                    throw new VitException(configFile + ": id2label key '" + f.getKey() + "' is not an integer");
+                    throw new VitException(configFile + ": id2label key '" + Checkpoints.shown(f.getKey()) + "' is not an integer");
                 }
                 if (i < 0 || i >= numClasses) {
                     throw new VitException(configFile + ": id2label has index " + i + " but the model has "

@@ -3,19 +3,18 @@ package dev.vitjava.checkpoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vitjava.VitException;
 import dev.vitjava.tensor.Tensor;
-import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Writes float32 tensors (or float64 arrays) as a safetensors file, in the given order. */
+/**
+ * Writes float32 tensors (or float64 arrays) as a safetensors file, in the given order, through a temporary file and
+ * a rename.
+ */
 public final class SafetensorsWriter {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -73,22 +72,14 @@ public final class SafetensorsWriter {
         while (prefix.hasRemaining()) {
             prefix.put((byte) ' ');
         }
-        try {
-            Path parent = path.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
+        AtomicFiles.write(path, out -> {
+            out.write(prefix.array());
+            for (Item item : items.values()) {
+                ByteBuffer data = ByteBuffer.allocate(Math.toIntExact(item.dtype().bytes() * item.numel()))
+                        .order(ByteOrder.LITTLE_ENDIAN);
+                item.fill().accept(data);
+                out.write(data.array());
             }
-            try (OutputStream out = Files.newOutputStream(path)) {
-                out.write(prefix.array());
-                for (Item item : items.values()) {
-                    ByteBuffer data = ByteBuffer.allocate(Math.toIntExact(item.dtype().bytes() * item.numel()))
-                            .order(ByteOrder.LITTLE_ENDIAN);
-                    item.fill().accept(data);
-                    out.write(data.array());
-                }
-            }
-        } catch (IOException e) {
-            throw new VitException(path + ": cannot write: " + e.getMessage(), e);
-        }
+        });
     }
 }
