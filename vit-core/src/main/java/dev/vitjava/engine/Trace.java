@@ -33,6 +33,29 @@ public final class Trace {
         return "block" + block + "_out";
     }
 
+    /** Queries of block {@code block}, (N, heads, T, head_dim), before the 1/√head_dim scaling. */
+    public static String blockQ(int block) {
+        return "block" + block + "_q";
+    }
+
+    /** Keys of block {@code block}, (N, heads, T, head_dim). */
+    public static String blockK(int block) {
+        return "block" + block + "_k";
+    }
+
+    /** The block number of a {@code block{i}_…} key, or -1 for any other key. */
+    public static int blockOf(String key) {
+        int end = key.indexOf('_');
+        if (!key.startsWith("block") || end < 6) {
+            return -1;
+        }
+        try {
+            return Integer.parseInt(key, 5, end, 10);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** Records a copy of {@code values} (the caller keeps reusing its buffers). */
     public void put(String key, float[] values, int... shape) {
         if (enabled) {
