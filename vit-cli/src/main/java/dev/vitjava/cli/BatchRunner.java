@@ -22,6 +22,11 @@ final class BatchRunner {
         void accept(int item, double[] probs, VitException error);
     }
 
+    /** Receives each item's outcome in order: its batch's result and its row there, or null, -1 and the error. */
+    interface ResultSink {
+        void accept(int item, InferenceEngine.Result result, int row, VitException error);
+    }
+
     private final InferenceEngine engine;
     private final Preprocessing preprocessing;
     private final int batchSize;
@@ -36,6 +41,12 @@ final class BatchRunner {
     }
 
     void run(int count, IntFunction<DecodedImage> images, Sink sink, Progress progress) {
+        run(count, images, false, (item, result, row, error) -> sink.accept(item,
+                result == null ? null : Predictions.softmax(result.logits(), row), error), progress);
+    }
+
+    /** Runs every item, with the trace when {@code trace} is set. */
+    void run(int count, IntFunction<DecodedImage> images, boolean trace, ResultSink sink, Progress progress) {
         List<Integer> pending = new ArrayList<>();
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -43,24 +54,25 @@ final class BatchRunner {
             try {
                 x = preprocessing.toTensor(images.apply(i));
             } catch (VitException e) {
-                flush(pending, inputs, sink, progress); // keep the output in input order
-                sink.accept(i, null, e);
+                flush(pending, inputs, trace, sink, progress); // keep the output in input order
+                sink.accept(i, null, -1, e);
                 progress.advance(1);
                 continue;
             }
             if (!inputs.isEmpty() && !Arrays.equals(inputs.get(0).shape(), x.shape())) {
-                flush(pending, inputs, sink, progress);
+                flush(pending, inputs, trace, sink, progress);
             }
             pending.add(i);
             inputs.add(x);
             if (inputs.size() == batchSize) {
-                flush(pending, inputs, sink, progress);
+                flush(pending, inputs, trace, sink, progress);
             }
         }
-        flush(pending, inputs, sink, progress);
+        flush(pending, inputs, trace, sink, progress);
     }
 
-    private void flush(List<Integer> pending, List<Tensor> inputs, Sink sink, Progress progress) {
+    private void flush(List<Integer> pending, List<Tensor> inputs, boolean trace, ResultSink sink,
+            Progress progress) {
         if (inputs.isEmpty()) {
             return;
         }
@@ -70,9 +82,9 @@ final class BatchRunner {
         for (int i = 0; i < inputs.size(); i++) {
             inputs.get(i).data().get(0, batch, i * size, size);
         }
-        Tensor logits = engine.forward(Tensor.of(batch, inputs.size(), chw[0], chw[1], chw[2]), false).logits();
+        InferenceEngine.Result result = engine.forward(Tensor.of(batch, inputs.size(), chw[0], chw[1], chw[2]), trace);
         for (int i = 0; i < pending.size(); i++) {
-            sink.accept(pending.get(i), Predictions.softmax(logits, i), null);
+            sink.accept(pending.get(i), result, i, null);
         }
         progress.advance(pending.size());
         pending.clear();

@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
         description = "Vision Transformer inference in Java.",
         subcommands = {
             ClassifyCommand.class, EvalCommand.class, PreprocessCommand.class, RunCommand.class, InspectCommand.class,
-            BenchCommand.class,
+            BenchCommand.class, AttentionCommand.class, EmbedCommand.class,
             DevicesCommand.class, CommandLine.HelpCommand.class
         })
 public final class Main {
