@@ -170,8 +170,7 @@ final class AttentionCommand implements Callable<Integer> {
         int keep = blockList.get(blockList.size() - 1);
         AttentionMaps maps = new AttentionMaps(c, gh, gw, fusion, discardRatio, keep);
         Tensor pixels = Tensor.of(preprocessing.toFloats(base), 1, base.channels(), base.height(), base.width());
-        InferenceEngine.Result result = engine.forward(pixels, true);
-        result.trace().forEach(maps::accept);
+        InferenceEngine.Result result = engine.forward(pixels, maps.request());
         Map<String, Tensor> tensors = maps.tensors();
         Map<String, Path> written = new LinkedHashMap<>();
         Path mapsFile = dir.resolve("maps.safetensors");

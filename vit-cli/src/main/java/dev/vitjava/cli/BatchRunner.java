@@ -3,6 +3,7 @@ package dev.vitjava.cli;
 import dev.vitjava.VitException;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
+import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.Preprocessing;
 import dev.vitjava.model.Tensor;
@@ -41,12 +42,12 @@ final class BatchRunner {
     }
 
     void run(int count, IntFunction<DecodedImage> images, Sink sink, Progress progress) {
-        run(count, images, false, (item, result, row, error) -> sink.accept(item,
+        run(count, images, TraceRequest.NONE, (item, result, row, error) -> sink.accept(item,
                 result == null ? null : Predictions.softmax(result.logits(), row), error), progress);
     }
 
-    /** Runs every item, with the trace when {@code trace} is set. */
-    void run(int count, IntFunction<DecodedImage> images, boolean trace, ResultSink sink, Progress progress) {
+    /** Runs every item, recording what {@code trace} asks for. */
+    void run(int count, IntFunction<DecodedImage> images, TraceRequest trace, ResultSink sink, Progress progress) {
         List<Integer> pending = new ArrayList<>();
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -71,7 +72,7 @@ final class BatchRunner {
         flush(pending, inputs, trace, sink, progress);
     }
 
-    private void flush(List<Integer> pending, List<Tensor> inputs, boolean trace, ResultSink sink,
+    private void flush(List<Integer> pending, List<Tensor> inputs, TraceRequest trace, ResultSink sink,
             Progress progress) {
         if (inputs.isEmpty()) {
             return;

@@ -4,6 +4,7 @@ import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Trace;
+import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
 import dev.vitjava.model.Tensor;
@@ -92,7 +93,8 @@ final class EmbedCommand implements Callable<Integer> {
         try (InferenceEngine engine = engineOptions.create(model.model());
              Progress progress = new Progress("embed", files.size(), quiet)) {
             new BatchRunner(engine, preprocessing, batch).run(files.size(),
-                    i -> decoder.decode(files.get(i), preprocessing.mode()), pool != Pool.cls,
+                    i -> decoder.decode(files.get(i), preprocessing.mode()),
+                    pool == Pool.cls ? TraceRequest.NONE : TraceRequest.keys(List.of(tokensKey)),
                     (i, result, row, error) -> {
                         if (error != null) {
                             failures[0]++;

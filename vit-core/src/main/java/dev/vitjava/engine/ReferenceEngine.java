@@ -56,7 +56,7 @@ public final class ReferenceEngine implements InferenceEngine {
     }
 
     @Override
-    public Result forward(Tensor pixels, boolean trace) {
+    public Result forward(Tensor pixels, TraceRequest request) {
         int[] grid = Inputs.check(c, pixels, true);
         int batch = pixels.dim(0);
         int gh = grid[0];
@@ -65,54 +65,53 @@ public final class ReferenceEngine implements InferenceEngine {
         int d = c.embedDim();
         int heads = c.numHeads();
         Tensor posEmbed = model.posEmbed(gh, gw);
+        Trace trace = new Trace(request, c, batch, gh, gw);
 
-        float[][] embed = new float[batch][];
-        float[][][] attn = new float[c.depth()][batch][];
-        float[][][] blockOut = new float[c.depth()][batch][];
+        // Block by block over the batch, so the trace gets each block's (N, ...) intermediates right after it and a
+        // streaming request can drop them before the next block.
+        float[][] x = new float[batch][];
+        int imageSize = pixels.dim(1) * pixels.dim(2) * pixels.dim(3);
+        for (int n = 0; n < batch; n++) {
+            x[n] = embed(pixels.data().slice(n * imageSize, imageSize), pixels.dim(2), pixels.dim(3), gh, gw,
+                    posEmbed);
+        }
+        trace.posEmbed(posEmbed);
+        trace.embed(() -> concat(x));
+        for (int i = 0; i < c.depth(); i++) {
+            Block b = model.weights().blocks().get(i);
+            float[][] q = new float[batch][];
+            float[][] k = new float[batch][];
+            float[][] probs = new float[batch][];
+            for (int n = 0; n < batch; n++) {
+                probs[n] = new float[heads * tokens * tokens];
+                float[] h = layerNorm(x[n], tokens, b.norm1());
+                float[] qkv = linear(h, tokens, b.qkv());
+                q[n] = splitHeads(qkv, tokens, 0);
+                k[n] = splitHeads(qkv, tokens, d);
+                float[] a = linear(attention(qkv, tokens, probs[n]), tokens, b.proj());
+                add(x[n], a);
+                float[] m = linear(layerNorm(x[n], tokens, b.norm2()), tokens, b.fc1());
+                gelu(m);
+                add(x[n], linear(m, tokens, b.fc2()));
+            }
+            trace.blockQk(i, () -> concat(q), () -> concat(k));
+            trace.blockAttn(i, () -> concat(probs));
+            trace.blockOut(i, () -> concat(x));
+        }
+
         float[][] normed = new float[batch][];
         float[] preLogits = new float[batch * d];
         float[] logits = new float[batch * c.numClasses()];
-        int imageSize = pixels.dim(1) * pixels.dim(2) * pixels.dim(3);
-
         for (int n = 0; n < batch; n++) {
-            float[] x = embed(pixels.data().slice(n * imageSize, imageSize), pixels.dim(2), pixels.dim(3), gh, gw,
-                    posEmbed);
-            embed[n] = x.clone();
-            for (int i = 0; i < c.depth(); i++) {
-                Block b = model.weights().blocks().get(i);
-                float[] probs = new float[heads * tokens * tokens];
-                float[] h = layerNorm(x, tokens, b.norm1());
-                float[] a = linear(attention(linear(h, tokens, b.qkv()), tokens, probs), tokens, b.proj());
-                add(x, a);
-                float[] m = linear(layerNorm(x, tokens, b.norm2()), tokens, b.fc1());
-                gelu(m);
-                add(x, linear(m, tokens, b.fc2()));
-                attn[i][n] = probs;
-                blockOut[i][n] = x.clone();
-            }
-            float[] pooled = pool(x, tokens, normed, n);
+            float[] pooled = pool(x[n], tokens, normed, n);
             System.arraycopy(pooled, 0, preLogits, n * d, d);
             System.arraycopy(linear(pooled, 1, model.weights().head()), 0, logits, n * c.numClasses(),
                     c.numClasses());
         }
-
-        Trace t = new Trace(trace);
-        if (trace) {
-            if (gh != c.gridHeight() || gw != c.gridWidth()) {
-                t.put(Trace.POS_EMBED_RESIZED, posEmbed.toArray(), 1, tokens, d);
-            }
-            t.put(Trace.EMBED, concat(embed), batch, tokens, d);
-            for (int i = 0; i < c.depth(); i++) {
-                t.put(Trace.blockAttn(i), concat(attn[i]), batch, heads, tokens, tokens);
-                t.put(Trace.blockOut(i), concat(blockOut[i]), batch, tokens, d);
-            }
-            if (normed[0] != null) {
-                t.put(Trace.TOKENS_NORMED, concat(normed), batch, tokens, d);
-            }
-            t.put(Trace.PRE_LOGITS, preLogits, batch, d);
-            t.put(Trace.LOGITS, logits, batch, c.numClasses());
+        if (normed[0] != null) {
+            trace.tokensNormed(() -> concat(normed));
         }
-        return new Result(Tensor.of(logits, batch, c.numClasses()), Tensor.of(preLogits, batch, d), t.tensors());
+        return trace.result(logits, preLogits);
     }
 
     /** Patch embedding (the stride-p convolution), class token, position embedding: (tokens, D). */
@@ -224,6 +223,19 @@ public final class ReferenceEngine implements InferenceEngine {
                     }
                     out[i * d + q0 + e] = (float) acc;
                 }
+            }
+        }
+        return out;
+    }
+
+    /** Columns [offset, offset + D) of fused qkv rows (tokens, 3D), head-major, as (heads, tokens, head_dim). */
+    private float[] splitHeads(float[] qkv, int tokens, int offset) {
+        int d = c.embedDim();
+        int hd = c.headDim();
+        float[] out = new float[tokens * d];
+        for (int h = 0; h < c.numHeads(); h++) {
+            for (int t = 0; t < tokens; t++) {
+                System.arraycopy(qkv, t * 3 * d + offset + h * hd, out, (h * tokens + t) * hd, hd);
             }
         }
         return out;

@@ -2,6 +2,7 @@ package dev.vitjava.explain;
 
 import dev.vitjava.VitException;
 import dev.vitjava.engine.Trace;
+import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import java.util.LinkedHashMap;
@@ -60,14 +61,13 @@ public final class AttentionMaps {
         }
     }
 
-    /** The trace keys this needs from a forward pass of one image. */
-    public static boolean wants(String key, int depth) {
-        for (int i = 0; i < depth; i++) {
-            if (key.equals(Trace.blockAttn(i)) || key.equals(Trace.blockQ(i)) || key.equals(Trace.blockK(i))) {
-                return true;
-            }
-        }
-        return key.equals(Trace.LOGITS);
+    /** The trace of a batch-1 forward pass, streamed into this block by block. */
+    public TraceRequest request() {
+        return TraceRequest.streaming(key -> {
+            int i = Trace.blockOf(key);
+            return key.equals(Trace.LOGITS) || i >= 0 && (key.equals(Trace.blockAttn(i)) || key.equals(Trace.blockQ(i))
+                    || key.equals(Trace.blockK(i)));
+        }, this::accept);
     }
 
     /** Takes one traced tensor of a batch-1 forward pass; the blocks' attention must come in block order. */
