@@ -40,7 +40,7 @@ final class EngineOptionsMixin {
             + "so the vit-tornado module is included");
 
     /** The commands that run a model (and take these options; a test checks the two agree). */
-    static final Set<String> MODEL_COMMANDS = Set.of("classify", "eval", "run", "bench");
+    static final Set<String> MODEL_COMMANDS = Set.of("classify", "eval", "run", "bench", "attention", "embed");
 
     /**
      * Starts the default backend's preparation (the cpu engine's JIT warm-up) before the command line is parsed,
