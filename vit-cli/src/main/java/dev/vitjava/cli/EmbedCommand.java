@@ -65,7 +65,8 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--normalize", description = "Scale every vector (every token with --pool tokens) to unit length.")
     boolean normalize;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "16", description = "Images per batch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "16",
+            description = "Images per batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")

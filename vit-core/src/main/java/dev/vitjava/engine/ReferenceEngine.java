@@ -79,22 +79,20 @@ public final class ReferenceEngine implements InferenceEngine {
         trace.embed(() -> concat(x));
         for (int i = 0; i < c.depth(); i++) {
             Block b = model.weights().blocks().get(i);
-            float[][] q = new float[batch][];
-            float[][] k = new float[batch][];
+            float[][] qkv = new float[batch][];
             float[][] probs = new float[batch][];
             for (int n = 0; n < batch; n++) {
                 probs[n] = new float[heads * tokens * tokens];
                 float[] h = layerNorm(x[n], tokens, b.norm1());
-                float[] qkv = linear(h, tokens, b.qkv());
-                q[n] = splitHeads(qkv, tokens, 0);
-                k[n] = splitHeads(qkv, tokens, d);
-                float[] a = linear(attention(qkv, tokens, probs[n]), tokens, b.proj());
+                qkv[n] = linear(h, tokens, b.qkv());
+                float[] a = linear(attention(qkv[n], tokens, probs[n]), tokens, b.proj());
                 add(x[n], a);
                 float[] m = linear(layerNorm(x[n], tokens, b.norm2()), tokens, b.fc1());
                 gelu(m);
                 add(x[n], linear(m, tokens, b.fc2()));
             }
-            trace.blockQk(i, () -> concat(q), () -> concat(k));
+            trace.blockQk(i, () -> Trace.splitHeads(concat(qkv), 3 * d, 0, batch, tokens, heads, c.headDim()),
+                    () -> Trace.splitHeads(concat(qkv), 3 * d, d, batch, tokens, heads, c.headDim()));
             trace.blockAttn(i, () -> concat(probs));
             trace.blockOut(i, () -> concat(x));
         }
@@ -223,19 +221,6 @@ public final class ReferenceEngine implements InferenceEngine {
                     }
                     out[i * d + q0 + e] = (float) acc;
                 }
-            }
-        }
-        return out;
-    }
-
-    /** Columns [offset, offset + D) of fused qkv rows (tokens, 3D), head-major, as (heads, tokens, head_dim). */
-    private float[] splitHeads(float[] qkv, int tokens, int offset) {
-        int d = c.embedDim();
-        int hd = c.headDim();
-        float[] out = new float[tokens * d];
-        for (int h = 0; h < c.numHeads(); h++) {
-            for (int t = 0; t < tokens; t++) {
-                System.arraycopy(qkv, t * 3 * d + offset + h * hd, out, (h * tokens + t) * hd, hd);
             }
         }
         return out;

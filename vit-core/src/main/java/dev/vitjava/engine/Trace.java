@@ -92,6 +92,24 @@ public final class Trace {
         record(EMBED, x, batch, tokens, c.embedDim());
     }
 
+    /**
+     * Columns [offset, offset + heads · head_dim) of (N · T) rows of stride {@code ld}, head-major (as in fused
+     * qkv rows [q | k | v]), rearranged to (N, heads, T, head_dim): the layout of {@code block{i}_q} and {@code _k}.
+     */
+    public static float[] splitHeads(float[] rows, int ld, int offset, int batch, int tokens, int heads,
+            int headDim) {
+        float[] out = new float[batch * heads * tokens * headDim];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                for (int t = 0; t < tokens; t++) {
+                    System.arraycopy(rows, (b * tokens + t) * ld + offset + h * headDim, out,
+                            ((b * heads + h) * tokens + t) * headDim, headDim);
+                }
+            }
+        }
+        return out;
+    }
+
     /** Queries and keys of block {@code i}, each (N, heads, T, head_dim). */
     public void blockQk(int i, Supplier<float[]> q, Supplier<float[]> k) {
         record(blockQ(i), q, batch, c.numHeads(), tokens, c.headDim());

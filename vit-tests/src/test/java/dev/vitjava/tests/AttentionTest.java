@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.ToDoubleFunction;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -45,9 +46,18 @@ class AttentionTest {
     @ParameterizedTest
     @ValueSource(strings = {"reference", "cpu"})
     void mapsMatchPyTorch(String backend) throws IOException {
-        Path out = tmp.resolve(backend);
-        Cli r = attention("--backend", backend, "--format", "json", "--blocks", "all", "-o", out.toString(),
-                GOLDEN.resolve("images/test05000.png").toString(), GOLDEN.resolve("images/test05001.png").toString());
+        assertMapsMatchPyTorch(backend, tmp.resolve(backend), key -> 1e-5);
+    }
+
+    /**
+     * Runs {@code vit attention --blocks all} on the two golden images with {@code backend} and compares every map
+     * with PyTorch's float64 ones within {@code tolerance.applyAsDouble(key)}.
+     */
+    static void assertMapsMatchPyTorch(String backend, Path out, ToDoubleFunction<String> tolerance)
+            throws IOException {
+        Cli r = Cli.run("attention", "--backend", backend, "--format", "json", "--blocks", "all", "-o",
+                out.toString(), GOLDEN.resolve("images/test05000.png").toString(),
+                GOLDEN.resolve("images/test05001.png").toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         List<String> lines = r.out().lines().toList();
         assertThat(lines).hasSize(2);
@@ -59,7 +69,7 @@ class AttentionTest {
                     .toString());
             Map<String, Tensor> got = Golden.read(out.resolve(image).resolve("maps.safetensors"));
             Map<String, Tensor> want = Golden.read(GOLDEN.resolve(image + "_f64.safetensors"));
-            Golden.assertTraceClose(new TreeMap<>(got), new TreeMap<>(want), key -> 1e-5, backend + " " + image);
+            Golden.assertTraceClose(new TreeMap<>(got), new TreeMap<>(want), tolerance, backend + " " + image);
             // the printed ranking is the logits' softmax
             Tensor logits = got.get("logits");
             int best = 0;

@@ -296,7 +296,8 @@ public final class CpuEngine implements InferenceEngine {
         for (int i = 0; i < fullBlocks; i++) {
             BlockWeights bw = blocks[i];
             t = normQkv(bw, rows, ldD, ldQ, prof, t);
-            tr.blockQk(i, () -> splitHeads(batch, tokens, ldQ, 0), () -> splitHeads(batch, tokens, ldQ, d));
+            tr.blockQk(i, () -> Trace.splitHeads(qkv, ldQ, 0, batch, tokens, heads, headDim),
+                    () -> Trace.splitHeads(qkv, ldQ, d, batch, tokens, heads, headDim));
             float[] probs = tr.wants(Trace.blockAttn(i)) ? new float[batch * heads * tokens * tokens] : null;
             Attention.run(pool, scratch, qkv, ldQ, attnOut, ldD, batch, tokens, heads, headDim, probs);
             t = lap(prof, Stage.ATTENTION, t);
@@ -335,20 +336,6 @@ public final class CpuEngine implements InferenceEngine {
         float[] logits = compact(logitsBuf, batch, head.outPadded, classes);
         lap(prof, Stage.HEAD, t);
         return tr.result(logits, pooledOut);
-    }
-
-    /** Columns [offset, offset + D) of the {@link #qkv} rows, head-major, as (N, heads, T, head_dim). */
-    private float[] splitHeads(int batch, int tokens, int ldQ, int offset) {
-        float[] out = new float[batch * tokens * d];
-        for (int b = 0; b < batch; b++) {
-            for (int hh = 0; hh < heads; hh++) {
-                for (int t = 0; t < tokens; t++) {
-                    System.arraycopy(qkv, (b * tokens + t) * ldQ + offset + hh * headDim, out,
-                            ((b * heads + hh) * tokens + t) * headDim, headDim);
-                }
-            }
-        }
-        return out;
     }
 
     /** The last block for the class tokens only; leaves its output rows in {@link #clsX}. */

@@ -1,0 +1,22 @@
+package dev.vitjava.tests;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * `vit attention --backend tornado` against PyTorch's float64 maps (golden/attention): cls_attn, rollout, q and k
+ * within 1e-5 as on the CPU engines; logits within the tornado backend's 1e-4.
+ */
+class TornadoAttentionTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void mapsMatchPyTorch() throws IOException {
+        AttentionTest.assertMapsMatchPyTorch("tornado", tmp,
+                key -> key.equals("logits") ? TornadoParity.LOGITS : 1e-5);
+    }
+}
