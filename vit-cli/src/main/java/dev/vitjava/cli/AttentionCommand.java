@@ -14,16 +14,15 @@ import dev.vitjava.explain.HeadFusion;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
+import dev.vitjava.io.Outputs;
 import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.render.Canvas;
 import dev.vitjava.render.Png;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -285,16 +284,16 @@ final class AttentionCommand implements Callable<Integer> {
 
     /** The safetensors file through a temporary file, so a failed write leaves none. */
     private static void writeSafetensors(Path file, Map<String, Tensor> tensors) {
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
-        SafetensorsWriter.write(tmp, tensors, Map.of("format", "pt"));
+        Path tmp = null;
         try {
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
+            tmp = Outputs.temporaryBeside(file, ".tmp");
+            SafetensorsWriter.write(tmp, tensors, Map.of("format", "pt"));
+            Outputs.moveInto(tmp, file);
+            tmp = null;
         } catch (IOException e) {
             throw new VitException(file + ": cannot write: " + reason(e), e);
+        } finally {
+            Outputs.deleteQuietly(tmp);
         }
     }
 }

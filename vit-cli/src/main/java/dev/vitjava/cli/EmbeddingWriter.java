@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vitjava.VitException;
+import dev.vitjava.io.Outputs;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -12,10 +13,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -93,7 +92,7 @@ abstract class EmbeddingWriter implements AutoCloseable {
 
     Path temporary(String suffix) {
         try {
-            Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), suffix);
+            Path tmp = Outputs.temporaryBeside(target, suffix);
             temporaries.add(tmp);
             return tmp;
         } catch (IOException e) {
@@ -120,12 +119,7 @@ abstract class EmbeddingWriter implements AutoCloseable {
     /** Completes the file and moves it into place. */
     final void finish() {
         try {
-            Path done = complete();
-            try {
-                Files.move(done, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(done, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            Outputs.moveInto(complete(), target);
         } catch (IOException e) {
             throw failure(e);
         }
@@ -146,13 +140,7 @@ abstract class EmbeddingWriter implements AutoCloseable {
                 throw failure(e);
             }
         } finally {
-            for (Path p : temporaries) {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // a leftover temporary file is harmless; the error (if any) is reported already
-                }
-            }
+            temporaries.forEach(Outputs::deleteQuietly);
         }
     }
 

@@ -161,5 +161,8 @@ class HeatmapsTest {
         try (var files = Files.list(dir)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactly("x.png");
         }
+        // an output file gets the permissions of any new file, not a temporary file's owner-only ones
+        Path plain = Files.createFile(dir.resolve("plain"));
+        assertThat(Files.getPosixFilePermissions(file)).isEqualTo(Files.getPosixFilePermissions(plain));
     }
 }
