@@ -103,8 +103,8 @@ public class AttentionBenchmark {
         int tokens = 1 + g * g;
         int offset = (c.depth() - 1) * c.numHeads() * tokens * c.headDim();
         for (int h : heads) {
-            bytes += png(AttentionPictures.qk(maps.get("q").toArray(), maps.get("k").toArray(), offset, probs, h,
-                    tokens, c.headDim()));
+            bytes += png(AttentionPictures.qk(maps.get("q").toArray(), maps.get("k").toArray(), offset, probs,
+                    c.depth() - 1, h, tokens, c.headDim()));
         }
         return bytes;
     }

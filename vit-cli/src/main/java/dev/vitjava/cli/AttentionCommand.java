@@ -188,8 +188,8 @@ final class AttentionCommand implements Callable<Integer> {
         float[] k = tensors.get("k").toArray();
         int offset = keep * c.numHeads() * tokens * c.headDim();
         for (int h : headList) {
-            written.put("qk_head" + h, png(AttentionPictures.qk(q, k, offset, maps.probs(), h, tokens, c.headDim()),
-                    dir, "qk_head" + h + ".png"));
+            Canvas qk = AttentionPictures.qk(q, k, offset, maps.probs(), keep, h, tokens, c.headDim());
+            written.put("qk_head" + h, png(qk, dir, "qk_head" + h + ".png"));
         }
         return new Explained(Predictions.softmax(result.logits(), 0), written);
     }

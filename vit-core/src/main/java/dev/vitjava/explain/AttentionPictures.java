@@ -107,10 +107,12 @@ public final class AttentionPictures {
      * One head of one block: its queries and keys as T × head_dim images side by side (one colour scale for both),
      * and softmax(q·kᵀ/√d) as a T × T image (scaled to its maximum).
      *
-     * @param q     (heads, T, head_dim) of the block (or the whole (depth, heads, T, head_dim) with its offset)
+     * @param q     (heads, T, head_dim) of the block from {@code qkOffset} (e.g. in the whole (depth, heads, T,
+     *              head_dim)); {@code k} alike
      * @param probs (heads, T, T) of the block
      */
-    public static Canvas qk(float[] q, float[] k, int qkOffset, float[] probs, int head, int tokens, int headDim) {
+    public static Canvas qk(float[] q, float[] k, int qkOffset, float[] probs, int block, int head, int tokens,
+            int headDim) {
         int cell = Math.max(1, QK_SIZE / tokens);
         int at = qkOffset + head * tokens * headDim;
         double lo = Double.POSITIVE_INFINITY;
@@ -129,19 +131,21 @@ public final class AttentionPictures {
         Canvas pc = Heatmaps.matrix(probs, p0, tokens, tokens, 0, pmax, cell);
         String pLabel = "SOFTMAX(QK^T/SQRT D)";
         int scale = pc.width() >= Canvas.textWidth(pLabel, 2) ? 2 : 1;
-        int label = Canvas.textHeight(scale) + 2 * PAD;
+        int title = Canvas.textHeight(scale) + 2 * PAD;
+        int label = title + Canvas.textHeight(scale) + 2 * PAD;
         int gap = 4 * PAD;
         int width = PAD + qc.width() + PAD + kc.width() + gap + Math.max(pc.width(), Canvas.textWidth(pLabel, scale))
                 + PAD;
         Canvas out = new Canvas(width, label + pc.height() + PAD, BACKGROUND);
+        out.text("BLOCK " + block + " HEAD " + head, PAD, PAD, scale, INK);
         int x = PAD;
-        out.textCentered("Q", x + qc.width() / 2, PAD, scale, INK);
+        out.textCentered("Q", x + qc.width() / 2, title + PAD, scale, INK);
         out.draw(qc, x, label);
         x += qc.width() + PAD;
-        out.textCentered("K", x + kc.width() / 2, PAD, scale, INK);
+        out.textCentered("K", x + kc.width() / 2, title + PAD, scale, INK);
         out.draw(kc, x, label);
         x += kc.width() + gap;
-        out.text(pLabel, x, PAD, scale, INK);
+        out.text(pLabel, x, title + PAD, scale, INK);
         out.draw(pc, x, label);
         return out;
     }
