@@ -7,7 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * `vit attention --backend tornado` against PyTorch's float64 maps (golden/attention): cls_attn, rollout, q and k
- * within 1e-5 as on the CPU engines; logits within the tornado backend's 1e-4.
+ * within 1e-5 as on the CPU engines; logits within the tornado backend's 1e-4. Also the golden cases.
  */
 class TornadoAttentionTest {
 
@@ -17,6 +17,12 @@ class TornadoAttentionTest {
     @Test
     void mapsMatchPyTorch() throws IOException {
         AttentionTest.assertMapsMatchPyTorch("tornado", tmp,
+                key -> key.equals("logits") ? TornadoParity.LOGITS : 1e-5);
+    }
+
+    @Test
+    void goldenCasesMatchPyTorch() {
+        AttentionTest.assertGoldenCasesMatchPyTorch("tornado",
                 key -> key.equals("logits") ? TornadoParity.LOGITS : 1e-5);
     }
 }

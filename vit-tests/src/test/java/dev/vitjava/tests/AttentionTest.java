@@ -5,6 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vitjava.checkpoint.SafetensorsWriter;
+import dev.vitjava.engine.Backends;
+import dev.vitjava.engine.EngineOptions;
+import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.explain.AttentionMaps;
+import dev.vitjava.explain.HeadFusion;
 import dev.vitjava.image.ColorMode;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.ImageDecoder;
@@ -80,6 +85,32 @@ class AttentionTest {
             for (int b = 0; b < 6; b++) {
                 assertThat(line.get("outputs").get("block" + b).asText()).endsWith("block" + b + ".png");
             }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reference", "cpu"})
+    void goldenCasesMatchPyTorch(String backend) {
+        assertGoldenCasesMatchPyTorch(backend, key -> 1e-5);
+    }
+
+    /**
+     * The maps of the golden cases' batch-1 inputs (timm and torchvision namings, and the resized-input case)
+     * against {@code attention_f64.safetensors} (float64 PyTorch, {@code golden/generate_attention.py}).
+     */
+    static void assertGoldenCasesMatchPyTorch(String backend, ToDoubleFunction<String> tolerance) {
+        for (String name : List.of("timm_tiny", "tv_tiny", "timm_tiny_resize_48x48")) {
+            var model = Golden.load(name).model();
+            Tensor pixels = Golden.read(Golden.dir(name).resolve("input.safetensors")).get("pixel_values_b1");
+            int p = model.config().patchSize();
+            AttentionMaps maps = new AttentionMaps(model.config(), pixels.dim(2) / p, pixels.dim(3) / p,
+                    HeadFusion.MEAN, 0, -1);
+            try (InferenceEngine engine = Backends.create(backend, model, EngineOptions.defaults())) {
+                engine.forward(pixels, maps.request());
+            }
+            Map<String, Tensor> want = Golden.read(Golden.dir(name).resolve("attention_f64.safetensors"));
+            Golden.assertTraceClose(new TreeMap<>(maps.tensors()), new TreeMap<>(want), tolerance,
+                    backend + " " + name);
         }
     }
 
