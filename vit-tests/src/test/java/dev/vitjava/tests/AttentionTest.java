@@ -182,6 +182,15 @@ class AttentionTest {
         Cli r = attention("-o", tmp.resolve("out").toString(), file.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(ImageIO.read(tmp.resolve("out/alpha/rollout.png").toFile()).getWidth()).isEqualTo(224);
+
+        // a grayscale picture on a 3-channel model (golden timm_tiny, 32 pixels: enlarged 7 times)
+        r = attention("--model", Golden.dir("timm_tiny").resolve("model.safetensors").toString(), "--num-heads", "4",
+                "-o", tmp.resolve("rgb").toString(), GOLDEN.resolve("images/test05000.png").toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        BufferedImage rollout = ImageIO.read(tmp.resolve("rgb/test05000/rollout.png").toFile());
+        assertThat(rollout.getWidth()).isEqualTo(224);
+        assertThat(Golden.read(tmp.resolve("rgb/test05000/maps.safetensors")).get("cls_attn").shape())
+                .containsExactly(2, 4, 4, 4);
     }
 
     @Test
