@@ -3,6 +3,7 @@ package dev.vitjava.explain;
 import dev.vitjava.engine.Backends;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.engine.Trace;
 import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.image.ColorMode;
 import dev.vitjava.image.DecodedImage;
@@ -36,7 +37,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * What {@code vit attention} costs against {@code vit classify} on one image, on the cpu engine (random weights):
  * {@code classify} is the untraced pass; {@code attentionMaps} the pass tracing every block's attention, q and k
  * into {@link AttentionMaps} (cls rows, rollout); {@code pictures} draws the pictures of the default selection
- * (rollout, the last block, the grid, one q·kᵀ per head) and encodes them as PNG in memory.
+ * (rollout, the last block, the grid, one q·kᵀ per head) and encodes them as PNG in memory; {@code embedTokens}
+ * is {@code vit embed --pool mean|tokens}'s pass (the normalised tokens traced; {@code --pool cls} is the untraced
+ * pass of {@code classify}).
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -jar vit-benchmarks/target/benchmarks.jar AttentionBenchmark
@@ -82,6 +85,11 @@ public class AttentionBenchmark {
     @Benchmark
     public Tensor classify() {
         return engine.forward(pixels, TraceRequest.NONE).logits();
+    }
+
+    @Benchmark
+    public Tensor embedTokens() {
+        return engine.forward(pixels, TraceRequest.keys(List.of(Trace.TOKENS_NORMED))).trace().get(Trace.TOKENS_NORMED);
     }
 
     @Benchmark
