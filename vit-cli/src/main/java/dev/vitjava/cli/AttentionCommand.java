@@ -41,17 +41,18 @@ import picocli.CommandLine.Spec;
 
 /** Attention maps, rollout, queries and keys of each image, as data and pictures. */
 @Command(name = "attention", mixinStandardHelpOptions = true,
-        description = {"Show where the model looks: per-head attention of the class token, attention rollout,",
-            "queries and keys. For each image, DIR/<image name>/ gets:",
-            "  maps.safetensors  cls_attn (depth, heads, gh, gw), rollout (gh, gw), q and k (depth, heads, T,",
-            "                    head_dim; before the 1/sqrt(d) scaling), logits (classes); float32",
+        description = {"Show where the model looks: the class token's attention per head, attention",
+            "rollout, queries and keys. For each image, DIR/<image name>/ gets:",
+            "  maps.safetensors  float32 cls_attn (depth, heads, gh, gw), rollout (gh, gw),",
+            "                    q and k (depth, heads, T, head_dim; before the 1/sqrt(d)",
+            "                    scaling) and logits (classes)",
             "  rollout.png       the rollout over the preprocessed input",
-            "  block<i>.png      each selected head's class-token attention in block i (--blocks, --heads)",
+            "  block<i>.png      the selected heads' class-token attention in block i",
             "  grid.png          every block x head, small multiples",
-            "  qk_head<h>.png    q and k of head h (T x head_dim each) and softmax(q k^T / sqrt d) (T x T), for the",
-            "                    last selected block",
-            "Maps are coloured with viridis, each scaled to its own maximum; small inputs are enlarged by a whole",
-            "factor. The top classes are printed as by classify."})
+            "  qk_head<h>.png    q and k of head h (T x head_dim each) and",
+            "                    softmax(q k^T / sqrt d) (T x T), for the last selected block",
+            "Maps are coloured with viridis, each scaled to its own maximum; small inputs",
+            "are enlarged by a whole factor. The top classes are printed as by classify."})
 final class AttentionCommand implements Callable<Integer> {
 
     enum Format { text, json }

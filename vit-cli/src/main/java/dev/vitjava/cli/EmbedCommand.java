@@ -29,9 +29,11 @@ import picocli.CommandLine.Spec;
             "Pools: cls     the pre-logits, what the classifier head sees (N, D);",
             "       mean    the mean of the normalised patch tokens (N, D);",
             "       tokens  every normalised token, the class token first (N, T, D).",
-            "Formats (default: from the --output extension): safetensors (key 'embeddings', the file list in the",
-            "metadata), npy, csv (file,e0,e1,...), jsonl ({\"file\", \"embedding\"} per line). Rows are written as",
-            "batches finish; the file appears when complete. Unreadable images are reported and skipped (exit 1)."})
+            "Formats (default: from the --output extension): safetensors (key",
+            "'embeddings', the file list in the metadata), npy, csv (file,e0,e1,...),",
+            "jsonl ({\"file\", \"embedding\"} per line). Rows are written as batches",
+            "finish; the file appears when complete. Unreadable images are reported and",
+            "skipped (exit 1)."})
 final class EmbedCommand implements Callable<Integer> {
 
     enum Pool { cls, mean, tokens }
