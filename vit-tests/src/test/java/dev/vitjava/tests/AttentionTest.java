@@ -8,6 +8,7 @@ import dev.vitjava.checkpoint.SafetensorsWriter;
 import dev.vitjava.engine.Backends;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.explain.AttentionMaps;
 import dev.vitjava.explain.HeadFusion;
 import dev.vitjava.image.ColorMode;
@@ -112,6 +113,21 @@ class AttentionTest {
             Golden.assertTraceClose(new TreeMap<>(maps.tensors()), new TreeMap<>(want), tolerance,
                     backend + " " + name);
         }
+    }
+
+    /** A streaming request receives the wanted tensors in forward order, block by block, and the result keeps none. */
+    @ParameterizedTest
+    @ValueSource(strings = {"reference", "cpu"})
+    void aStreamingTraceArrivesBlockByBlock(String backend) {
+        var model = Golden.load("timm_tiny").model();
+        Tensor pixels = Golden.read(Golden.dir("timm_tiny").resolve("input.safetensors")).get("pixel_values");
+        List<String> arrived = new java.util.ArrayList<>();
+        TraceRequest request = TraceRequest.streaming(key -> !key.endsWith("_out"), (key, t) -> arrived.add(key));
+        try (InferenceEngine engine = Backends.create(backend, model, EngineOptions.defaults())) {
+            assertThat(engine.forward(pixels, request).trace()).isEmpty();
+        }
+        assertThat(arrived).containsExactly("embed", "block0_q", "block0_k", "block0_attn", "block1_q", "block1_k",
+                "block1_attn", "tokens_normed", "pre_logits", "logits");
     }
 
     @Test
