@@ -18,6 +18,8 @@ import java.util.Map;
 public final class SafetensorsWriter {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Floats per write. */
+    private static final int CHUNK = 1 << 16;
 
     private SafetensorsWriter() {
     }
@@ -54,12 +56,16 @@ public final class SafetensorsWriter {
             }
             try (OutputStream out = Files.newOutputStream(path)) {
                 out.write(prefix.array());
+                // through one small buffer: a whole tensor's bytes at once would double the heap a large tensor needs
+                ByteBuffer chunk = ByteBuffer.allocate(4 * CHUNK).order(ByteOrder.LITTLE_ENDIAN);
                 for (Tensor t : tensors.values()) {
-                    ByteBuffer data = ByteBuffer.allocate(4 * t.size()).order(ByteOrder.LITTLE_ENDIAN);
-                    for (int i = 0; i < t.size(); i++) {
-                        data.putFloat(t.get(i));
+                    for (int at = 0; at < t.size(); at += CHUNK) {
+                        chunk.clear();
+                        for (int i = at; i < Math.min(t.size(), at + CHUNK); i++) {
+                            chunk.putFloat(t.get(i));
+                        }
+                        out.write(chunk.array(), 0, chunk.position());
                     }
-                    out.write(data.array());
                 }
             }
         } catch (IOException e) {

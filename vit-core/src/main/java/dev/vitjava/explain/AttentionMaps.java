@@ -27,7 +27,8 @@ public final class AttentionMaps {
     private final int gw;
     private final int tokens;
     private final int keepBlock;
-    private final Rollout rollout;
+    private Rollout rollout;
+    private float[] mask;
     private final float[] clsAttn;
     private final float[] q;
     private final float[] k;
@@ -106,7 +107,11 @@ public final class AttentionMaps {
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
         out.put("cls_attn", Tensor.of(clsAttn, depth, heads, gh, gw));
-        out.put("rollout", Tensor.of(rollout.mask(), gh, gw));
+        if (mask == null) {
+            mask = rollout.mask();
+            rollout = null; // its depth × T² floats are not needed any more
+        }
+        out.put("rollout", Tensor.of(mask, gh, gw));
         out.put("q", Tensor.of(q, depth, heads, tokens, headDim));
         out.put("k", Tensor.of(k, depth, heads, tokens, headDim));
         out.put("logits", Tensor.of(logits, logits.length));
