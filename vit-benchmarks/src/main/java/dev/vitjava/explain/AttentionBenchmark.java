@@ -9,7 +9,7 @@ import dev.vitjava.image.ColorMode;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.model.RandomWeights;
 import dev.vitjava.model.StandardArchitectures;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.render.Canvas;

@@ -15,7 +15,7 @@ import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
 import dev.vitjava.io.Outputs;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.render.Canvas;
 import dev.vitjava.render.Png;

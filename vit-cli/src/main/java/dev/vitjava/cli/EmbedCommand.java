@@ -2,12 +2,13 @@ package dev.vitjava.cli;
 
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
+import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Trace;
 import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTConfig;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -76,6 +77,9 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (batch < 1) {
+            throw new VitException("--batch must be at least 1, not " + batch);
+        }
         EmbeddingWriter.Format fmt = format != null ? format : EmbeddingWriter.Format.of(output);
         List<Path> files = ClassifyCommand.expand(paths);
         engineOptions.prepare();
@@ -117,7 +121,7 @@ final class EmbedCommand implements Callable<Integer> {
                             normalizeRows(values, shape[shape.length - 1]);
                         }
                         writer[0].write(files.get(i).toString(), values, 0);
-                    }, progress);
+                    }, progress::advance);
             if (writer[0] == null) {
                 throw new VitException("no image could be read: nothing written to " + output);
             }

@@ -3,7 +3,7 @@ package dev.vitjava.explain;
 import dev.vitjava.VitException;
 import dev.vitjava.engine.Trace;
 import dev.vitjava.engine.TraceRequest;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;

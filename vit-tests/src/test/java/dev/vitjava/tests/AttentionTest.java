@@ -14,7 +14,7 @@ import dev.vitjava.explain.HeadFusion;
 import dev.vitjava.image.ColorMode;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.ImageDecoder;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;

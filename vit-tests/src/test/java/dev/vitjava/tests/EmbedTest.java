@@ -10,7 +10,7 @@ import dev.vitjava.checkpoint.Safetensors;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.ReferenceEngine;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -45,7 +45,7 @@ class EmbedTest {
             files = list.filter(p -> p.toString().endsWith(".png")).sorted().limit(10).toList();
         }
         var model = ModelLoader.load(HubClassifyTest.DEMO);
-        Preprocessing pre = Preprocessing.forModel(model);
+        Preprocessing pre = model.preprocessing();
         try (InferenceEngine engine = new ReferenceEngine(model.model())) {
             for (Path f : files) {
                 Tensor x = pre.load(f);
