@@ -14,7 +14,6 @@ import dev.vitjava.explain.HeadFusion;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.io.Outputs;
 import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.render.Canvas;
@@ -174,7 +173,7 @@ final class AttentionCommand implements Callable<Integer> {
         Map<String, Tensor> tensors = maps.tensors();
         Map<String, Path> written = new LinkedHashMap<>();
         Path mapsFile = dir.resolve("maps.safetensors");
-        writeSafetensors(mapsFile, tensors);
+        SafetensorsWriter.write(mapsFile, tensors, Map.of("format", "pt"));
         written.put("maps", mapsFile);
         AttentionPictures pictures = new AttentionPictures(base, gh, gw);
         written.put("rollout", png(pictures.rollout(tensors.get("rollout").toArray()), dir, "rollout.png"));
@@ -281,20 +280,5 @@ final class AttentionCommand implements Callable<Integer> {
         Path file = dir.resolve(name);
         Png.write(canvas, file);
         return file;
-    }
-
-    /** The safetensors file through a temporary file, so a failed write leaves none. */
-    private static void writeSafetensors(Path file, Map<String, Tensor> tensors) {
-        Path tmp = null;
-        try {
-            tmp = Outputs.temporaryBeside(file, ".tmp");
-            SafetensorsWriter.write(tmp, tensors, Map.of("format", "pt"));
-            Outputs.moveInto(tmp, file);
-            tmp = null;
-        } catch (IOException e) {
-            throw new VitException(file + ": cannot write: " + reason(e), e);
-        } finally {
-            Outputs.deleteQuietly(tmp);
-        }
     }
 }
