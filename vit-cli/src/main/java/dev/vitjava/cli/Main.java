@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
             + "(the vit-spark module; see docs/distributed.md)."},
         subcommands = {
             ClassifyCommand.class, EvalCommand.class, PreprocessCommand.class, RunCommand.class, InspectCommand.class,
-            ConvertCommand.class, BenchCommand.class, FinetuneCommand.class,
+            ConvertCommand.class, BenchCommand.class, FinetuneCommand.class, AttentionCommand.class, EmbedCommand.class,
             DevicesCommand.class, CommandLine.HelpCommand.class
         })
 public final class Main {

@@ -4,6 +4,7 @@ import dev.vitjava.VitException;
 import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
+import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.tensor.Tensor;
@@ -64,8 +65,10 @@ final class InferPartition implements MapPartitionsFunction<Row, Row> {
                         paths.add(r.getString(0));
                         contents.add((byte[]) r.get(1));
                     }
-                    runner.runResults(paths.size(), i -> decode(decoder, contents.get(i), paths.get(i), model),
-                            (i, batch, row, error) -> ready.add(row(paths.get(i), batch, row, error, labels)), done -> { });
+                    runner.run(paths.size(), i -> decode(decoder, contents.get(i), paths.get(i), model),
+                            TraceRequest.NONE,
+                            (i, batch, row, error) -> ready.add(row(paths.get(i), batch, row, error, labels)),
+                            done -> { });
                     counters.images().add(paths.size());
                 }
                 return !ready.isEmpty();
