@@ -1,8 +1,5 @@
 package dev.vitjava.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.dataset.Dataset;
@@ -20,7 +17,6 @@ import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -36,8 +32,6 @@ import picocli.CommandLine.Spec;
             "or an IDX images file (MNIST format, gzipped or not; labels found beside it as",
             "...-labels-idx1-ubyte[.gz], or given with --labels-file)."})
 final class EvalCommand implements Callable<Integer> {
-
-    enum Format { text, json }
 
     @Spec
     CommandSpec spec;
@@ -62,7 +56,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
             description = "Report format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    Format format;
+    EvalReport.Format format;
 
     @Option(names = "--confusion", description = "Also print the confusion matrix (rows: true, columns: predicted).")
     boolean confusion;
@@ -119,56 +113,7 @@ final class EvalCommand implements Callable<Integer> {
                 }
             }, progress::advance);
         }
-        PrintWriter out = spec.commandLine().getOut();
-        if (format == Format.json) {
-            out.println(json(eval, failures[0]));
-        } else {
-            text(out, eval, failures[0]);
-        }
+        new EvalReport(dataset.toString(), eval, failures[0], confusion).print(spec.commandLine().getOut(), format);
         return failures[0] == 0 ? 0 : Main.EXIT_FAILURE;
-    }
-
-    private String json(Evaluation e, int failed) {
-        ObjectNode o = new ObjectMapper().createObjectNode();
-        o.put("dataset", dataset.toString()).put("count", e.count()).put("failed", failed)
-                .put("top1", e.top1()).put("top5", e.top5()).put("top1_correct", e.top1Correct());
-        ArrayNode classes = o.putArray("per_class");
-        for (int c = 0; c < e.classNames().size(); c++) {
-            classes.addObject().put("index", c).put("name", e.classNames().get(c)).put("count", e.support(c))
-                    .put("accuracy", e.classAccuracy(c));
-        }
-        if (confusion) {
-            ArrayNode m = o.putArray("confusion");
-            for (long[] row : e.confusion()) {
-                ArrayNode r = m.addArray();
-                for (long v : row) {
-                    r.add(v);
-                }
-            }
-        }
-        return o.toString();
-    }
-
-    private void text(PrintWriter out, Evaluation e, int failed) {
-        out.printf(Locale.ROOT, "dataset  %s%n", dataset);
-        out.printf(Locale.ROOT, "images   %d%s%n", e.count(), failed > 0 ? " (" + failed + " unreadable, skipped)" : "");
-        out.printf(Locale.ROOT, "top-1    %.2f %% (%d/%d)%n", 100 * e.top1(), e.top1Correct(), e.count());
-        out.printf(Locale.ROOT, "top-5    %.2f %%%n%n", 100 * e.top5());
-        int width = Math.max(5, e.classNames().stream().mapToInt(String::length).max().orElse(5));
-        out.printf(Locale.ROOT, "%-" + width + "s  %8s  %6s%n", "class", "accuracy", "count");
-        for (int c = 0; c < e.classNames().size(); c++) {
-            out.printf(Locale.ROOT, "%-" + width + "s  %7.2f%%  %6d%n", e.classNames().get(c),
-                    100 * e.classAccuracy(c), e.support(c));
-        }
-        if (confusion) {
-            out.printf("%nconfusion matrix (rows: true class, columns: predicted class index)%n");
-            for (int c = 0; c < e.confusion().length; c++) {
-                StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-" + width + "s", e.classNames().get(c)));
-                for (long v : e.confusion()[c]) {
-                    row.append(String.format(Locale.ROOT, " %5d", v));
-                }
-                out.println(row);
-            }
-        }
     }
 }

@@ -12,6 +12,8 @@ import picocli.CommandLine.Option;
 /** The {@code vit} command. Errors are one line on stderr and a non-zero exit code; {@code --verbose} adds the trace. */
 @Command(name = "vit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Vision Transformer inference and fine-tuning in Java.",
+        footer = {"", "vit spark classify|embed|eval runs classify, embed and eval as Apache Spark jobs "
+            + "(the vit-spark module; see docs/distributed.md)."},
         subcommands = {
             ClassifyCommand.class, EvalCommand.class, PreprocessCommand.class, RunCommand.class, InspectCommand.class,
             ConvertCommand.class, BenchCommand.class, FinetuneCommand.class, AttentionCommand.class, EmbedCommand.class,
@@ -20,7 +22,7 @@ import picocli.CommandLine.Option;
 public final class Main {
 
     /** Exit code for a failure the user can fix (bad file, bad shape). */
-    static final int EXIT_FAILURE = 1;
+    public static final int EXIT_FAILURE = 1;
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "Show stack traces of errors.")
@@ -31,10 +33,16 @@ public final class Main {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
-    /** Runs the CLI with the given streams; returns the exit code (tests call this directly). */
-    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    /**
+     * Runs the CLI with the given streams; returns the exit code (tests call this directly). {@code subcommands} are
+     * added to the built-in ones: vit-spark's main adds {@code spark}, so vit-cli never needs Spark's jars.
+     */
+    public static int run(String[] args, PrintWriter out, PrintWriter err, Object... subcommands) {
         Main main = new Main();
         CommandLine cli = new CommandLine(main);
+        for (Object command : subcommands) {
+            cli.addSubcommand(command);
+        }
         cli.setOut(out);
         cli.setErr(err);
         cli.setParameterExceptionHandler((ex, a) -> {

@@ -1,15 +1,12 @@
 package dev.vitjava.cli;
 
 import dev.vitjava.checkpoint.LoadedModel;
-import dev.vitjava.checkpoint.ModelLoader;
-import dev.vitjava.hub.Hub;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** Which model to load: a directory, a safetensors file, a hub id, or by default the bundled demo model. */
-final class ModelOptions {
+/** Which model to load: a directory, a checkpoint file, a hub id, or by default the bundled demo model. */
+public final class ModelOptions {
 
     @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
             description = "Model directory (weights + config.json), checkpoint file (.safetensors, shard index,"
@@ -35,19 +32,14 @@ final class ModelOptions {
     String revision;
 
     LoadedModel load() {
-        return ModelLoader.load(resolve(), new ModelLoader.Options(config, numHeads, ema));
+        return spec().load(System.console() != null ? System.err : null);
     }
 
-    /** The local directory or file: the demo model, a path, or a hub id (org/name) downloaded into the HF cache. */
-    Path resolve() {
-        if (model == null) {
-            return DemoModel.directory();
-        }
-        Path path = Path.of(model);
-        if (Files.exists(path) || !Hub.isRepoId(model)) {
-            return path;
-        }
-        PrintStream progress = System.console() != null ? System.err : null;
-        return Hub.fromEnvironment(System.getenv(), progress).snapshot(model, revision);
+    /** The options as values another JVM can resolve (a Spark executor). */
+    public ModelSpec spec() {
+        // Local paths absolute, so a JVM with another working directory finds them.
+        String where = model != null && Files.exists(Path.of(model)) ? Path.of(model).toAbsolutePath().toString() : model;
+        return new ModelSpec(where, revision, config == null ? null : config.toAbsolutePath().toString(), numHeads,
+                ema);
     }
 }
