@@ -11,12 +11,12 @@ import picocli.CommandLine.Option;
 /** Which backend runs the model, and its settings. */
 final class EngineOptionsMixin {
 
-    // Named once: the option below and the guess in runsCpuBackend read the same spellings.
-    private static final String BACKEND_SHORT = "-b";
-    private static final String BACKEND_LONG = "--backend";
+    // Named once: the option below and the guess in runsCpuBackend read the same spelling. No short form: -b is the
+    // batch size in timm's and torchvision's scripts (and here).
+    private static final String BACKEND = "--backend";
     private static final String DEFAULT_BACKEND = "cpu";
 
-    @Option(names = {BACKEND_SHORT, BACKEND_LONG}, paramLabel = "NAME", defaultValue = DEFAULT_BACKEND,
+    @Option(names = BACKEND, paramLabel = "NAME", defaultValue = DEFAULT_BACKEND,
             description = "Backend: reference, cpu, tornado (default: ${DEFAULT-VALUE}).")
     String backend;
 
@@ -37,8 +37,9 @@ final class EngineOptionsMixin {
      * warm-up can use. A wrong guess costs an idle daemon thread; {@link #prepare()} later does nothing twice.
      */
     static void prestart(String[] args) {
-        if (runsCpuBackend(args)) {
-            new CpuEngine.Provider().prepare();
+        CpuEngine.Provider cpu = new CpuEngine.Provider();
+        if (runsCpuBackend(args) && cpu.unavailableReason().isEmpty()) {
+            cpu.prepare();
         }
     }
 
@@ -49,9 +50,8 @@ final class EngineOptionsMixin {
         }
         for (int i = 1; i < args.length; i++) {
             String a = args[i];
-            String value = a.equals(BACKEND_SHORT) || a.equals(BACKEND_LONG) ? (i + 1 < args.length ? args[i + 1] : "")
-                    : a.startsWith(BACKEND_LONG + "=") ? a.substring(BACKEND_LONG.length() + 1)
-                    : a.startsWith(BACKEND_SHORT) ? a.substring(BACKEND_SHORT.length()) : DEFAULT_BACKEND;
+            String value = a.equals(BACKEND) ? (i + 1 < args.length ? args[i + 1] : "")
+                    : a.startsWith(BACKEND + "=") ? a.substring(BACKEND.length() + 1) : DEFAULT_BACKEND;
             if (!value.equals(DEFAULT_BACKEND)) {
                 return false;
             }
