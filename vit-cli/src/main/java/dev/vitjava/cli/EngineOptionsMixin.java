@@ -1,14 +1,20 @@
 package dev.vitjava.cli;
 
+import dev.vitjava.VitException;
 import dev.vitjava.engine.Backends;
 import dev.vitjava.engine.EngineOptions;
+import dev.vitjava.engine.EngineProvider;
 import dev.vitjava.engine.InferenceEngine;
-import dev.vitjava.engine.cpu.CpuEngine;
 import dev.vitjava.model.ViTModel;
+import java.util.Map;
 import java.util.Set;
 import picocli.CommandLine.Option;
 
-/** Which backend runs the model, and its settings. */
+/**
+ * Which backend runs the model, and its settings. Backend-specific options go into {@link EngineOptions#settings()}
+ * under the name the backend documents (the tornado backend reads {@code device}); the CLI knows backends only by
+ * name, through {@link Backends}.
+ */
 final class EngineOptionsMixin {
 
     // Named once: the option below and the guess in runsCpuBackend read the same spelling. No short form: -b is the
@@ -28,6 +34,11 @@ final class EngineOptionsMixin {
             description = "Device for the tornado backend, as backend:device (e.g. 0:1; see 'vit devices').")
     String device;
 
+    /** Backends that a build can add, and what the user must do to get one (for the error when it is missing). */
+    static final Map<String, String> OPTIONAL_BACKENDS = Map.of("tornado", "it needs a TornadoVM SDK "
+            + "(https://github.com/beehive-lab/TornadoVM); install one, set TORNADOVM_HOME, and rebuild with ./build "
+            + "so the vit-tornado module is included");
+
     /** The commands that run a model (and take these options; a test checks the two agree). */
     static final Set<String> MODEL_COMMANDS = Set.of("classify", "eval", "run", "bench");
 
@@ -37,9 +48,9 @@ final class EngineOptionsMixin {
      * warm-up can use. A wrong guess costs an idle daemon thread; {@link #prepare()} later does nothing twice.
      */
     static void prestart(String[] args) {
-        CpuEngine.Provider cpu = new CpuEngine.Provider();
-        if (runsCpuBackend(args) && cpu.unavailableReason().isEmpty()) {
-            cpu.prepare();
+        if (runsCpuBackend(args)) {
+            Backends.named(DEFAULT_BACKEND).filter(p -> p.unavailableReason().isEmpty())
+                    .ifPresent(EngineProvider::prepare);
         }
     }
 
@@ -61,10 +72,18 @@ final class EngineOptionsMixin {
 
     /** Starts the backend's model-independent preparation, so it overlaps loading the model. */
     void prepare() {
-        Backends.find(backend).prepare();
+        provider().prepare();
     }
 
     InferenceEngine create(ViTModel model) {
-        return Backends.create(backend, model, new EngineOptions(threads, device));
+        return provider().create(model, EngineOptions.defaults().withThreads(threads).with("device", device));
+    }
+
+    private EngineProvider provider() {
+        String missing = OPTIONAL_BACKENDS.get(backend);
+        if (missing != null && Backends.named(backend).isEmpty()) {
+            throw new VitException("the " + backend + " backend is not available: " + missing);
+        }
+        return Backends.find(backend);
     }
 }
