@@ -23,6 +23,9 @@ final class DevicesCommand implements Callable<Integer> {
 
     enum Format { text, json }
 
+    /** Said for the tornado backend when vit-tornado is not in this build. */
+    private static final String TORNADO_MISSING = "not installed: build with a TornadoVM SDK (TORNADOVM_HOME) to add it";
+
     @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
             description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     Format format;
@@ -47,7 +50,7 @@ final class DevicesCommand implements Callable<Integer> {
             }
         }
         if (Backends.all().stream().noneMatch(p -> p.name().equals("tornado"))) {
-            out.printf("%-10s %s%n", "tornado", "not installed: build with a TornadoVM SDK (TORNADOVM_HOME) to add it");
+            out.printf("%-10s %s%n", "tornado", TORNADO_MISSING);
         }
         return 0;
     }
@@ -65,7 +68,7 @@ final class DevicesCommand implements Callable<Integer> {
         }
         if (Backends.all().stream().noneMatch(p -> p.name().equals("tornado"))) {
             backends.addObject().put("name", "tornado").put("available", false)
-                    .put("reason", "not installed: build with a TornadoVM SDK (TORNADOVM_HOME) to add it")
+                    .put("reason", TORNADO_MISSING)
                     .putArray("devices");
         }
         return o;

@@ -7,6 +7,7 @@ import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -82,7 +83,12 @@ public record ModelId(String repo, String revision) {
         String host = uri.getHost() == null ? "" : uri.getHost();
         URI hub = URI.create(endpoint);
         boolean known = HUB_HOSTS.contains(host) || (host.equals(hub.getHost()) && uri.getPort() == hub.getPort());
-        String[] parts = uri.getPath() == null ? new String[0] : uri.getPath().replaceAll("^/+|/+$", "").split("/+");
+        // split before decoding: a revision such as refs/pr/3 comes as one segment, refs%2Fpr%2F3
+        String[] parts = uri.getRawPath() == null ? new String[0] : uri.getRawPath().replaceAll("^/+|/+$", "")
+                .split("/+");
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = URLDecoder.decode(parts[i], StandardCharsets.UTF_8);
+        }
         if (!known || parts.length < 2 || parts[0].equals("datasets") || parts[0].equals("spaces")) {
             throw new VitException(text + ": not a Hugging Face model URL (expected https://huggingface.co/org/name)");
         }

@@ -222,4 +222,12 @@ class LauncherTest {
         assertThat(core.exitCode()).isEqualTo(1);
         assertThat(log).exists();
     }
+
+    /** Maven's own libraries call sun.misc.Unsafe, which JDK 24+ warns about; ./build keeps that out. */
+    @Test
+    void buildOutputHasNoUnsafeWarnings() throws Exception {
+        Run r = run(List.of(ROOT.resolve("build").toString(), "-q", "-o", "-N", "validate"), null, Map.of());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out() + r.err()).doesNotContain("sun.misc.Unsafe");
+    }
 }
