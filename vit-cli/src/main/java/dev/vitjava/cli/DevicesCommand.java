@@ -24,7 +24,8 @@ final class DevicesCommand implements Callable<Integer> {
     enum Format { text, json }
 
     /** Said for the tornado backend when vit-tornado is not in this build. */
-    private static final String TORNADO_MISSING = "not installed: build with a TornadoVM SDK (TORNADOVM_HOME) to add it";
+    private static final String TORNADO_MISSING =
+            "not installed: build with a TornadoVM SDK (TORNADOVM_HOME) to add it";
 
     @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
             description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")

@@ -1,6 +1,7 @@
 package dev.vitjava.cli;
 
 import dev.vitjava.image.Interpolation;
+import java.util.function.DoublePredicate;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
@@ -42,11 +43,7 @@ final class OptionValues {
     static final class Finite implements ITypeConverter<Double> {
         @Override
         public Double convert(String value) {
-            double v = number(value);
-            if (!Double.isFinite(v)) {
-                throw new TypeConversionException("must be a finite number, not " + value);
-            }
-            return v;
+            return number(value, Double::isFinite, "a finite number");
         }
     }
 
@@ -54,11 +51,7 @@ final class OptionValues {
     static final class PositiveFinite implements ITypeConverter<Double> {
         @Override
         public Double convert(String value) {
-            double v = number(value);
-            if (!(v > 0) || !Double.isFinite(v)) {
-                throw new TypeConversionException("must be a finite number above 0, not " + value);
-            }
-            return v;
+            return number(value, v -> v > 0 && Double.isFinite(v), "a finite number above 0");
         }
     }
 
@@ -66,11 +59,7 @@ final class OptionValues {
     static final class CropPct implements ITypeConverter<Double> {
         @Override
         public Double convert(String value) {
-            double v = number(value);
-            if (!(v > 0 && v <= 1)) {
-                throw new TypeConversionException("must be in (0, 1], not " + value);
-            }
-            return v;
+            return number(value, v -> v > 0 && v <= 1, "in (0, 1]");
         }
     }
 
@@ -116,11 +105,16 @@ final class OptionValues {
         }
     }
 
-    private static double number(String value) {
+    private static double number(String value, DoublePredicate valid, String what) {
+        double v;
         try {
-            return Double.parseDouble(value.strip());
+            v = Double.parseDouble(value.strip());
         } catch (NumberFormatException e) {
             throw new TypeConversionException("'" + value + "' is not a number");
         }
+        if (!valid.test(v)) {
+            throw new TypeConversionException("must be " + what + ", not " + value);
+        }
+        return v;
     }
 }

@@ -118,7 +118,8 @@ final class PreprocessOptions {
     Function<Path, DecodedImage> reader(Preprocessing p) {
         ImageDecoder decoder = decoder();
         return file -> {
-            DecodedImage image = file.toString().equals(STDIN) ? decoder.decode(stdin(), "stdin") : decoder.decode(file);
+            DecodedImage image = file.toString().equals(STDIN) ? decoder.decode(stdin(), "stdin")
+                    : decoder.decode(file);
             if (p.mode() == ColorMode.L && !warnedColour && isColour(image)) {
                 warnedColour = true;
                 warn(file + " is a colour image and the model takes grayscale: converted to L (luma), as PIL's"
@@ -188,7 +189,8 @@ final class PreprocessOptions {
     List<Field> provenance(LoadedModel model, Preprocessing p) {
         String base = preset != null ? "--preset " + preset : baseSource(model);
         boolean hf = preset == null && model.preprocessorConfig() != null && model.preprocessorConfig().isObject();
-        boolean timm = preset == null && !hf && model.config() != null && model.config().path("pretrained_cfg").isObject();
+        boolean timm = preset == null && !hf && model.config() != null
+                && model.config().path("pretrained_cfg").isObject();
         JsonNode json = hf ? model.preprocessorConfig() : timm ? model.config().get("pretrained_cfg") : null;
         String file = hf ? "preprocessor_config.json " : "config.json pretrained_cfg.";
         Function<String[], String> from = keys -> {

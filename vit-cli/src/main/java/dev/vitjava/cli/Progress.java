@@ -2,7 +2,7 @@ package dev.vitjava.cli;
 
 import java.io.PrintStream;
 
-/** A progress bar on stderr, shown only when stderr is a terminal, for more than a handful of items, not with --quiet. */
+/** A progress bar on stderr, shown only when stderr is a terminal, for more than a handful of items, not with -q. */
 final class Progress implements AutoCloseable {
 
     private static final int HANDFUL = 8;

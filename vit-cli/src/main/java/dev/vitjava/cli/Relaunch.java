@@ -44,8 +44,8 @@ final class Relaunch {
             Terminal.copyStderr(child.getErrorStream(), System.err);
             return child.waitFor();
         } catch (IOException e) {
-            System.err.println("vit: cannot start Java again with --add-modules " + VECTOR_MODULE + " (" + e.getMessage()
-                    + "); run java --add-modules " + VECTOR_MODULE + " -jar vit.jar ...");
+            System.err.println("vit: cannot start Java again with --add-modules " + VECTOR_MODULE + " ("
+                    + e.getMessage() + "); run java --add-modules " + VECTOR_MODULE + " -jar vit.jar ...");
             return Main.EXIT_FAILURE;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -25,8 +25,8 @@ import org.w3c.dom.NamedNodeMap;
 import org.w3c.dom.Node;
 
 /**
- * Reads JPEG, PNG, BMP, GIF, WebP and TIFF files into the 8-bit pixels that PIL 9.4's {@code Image.open(f).convert(mode)}
- * gives, which is what timm, torchvision and Hugging Face pipelines start from.
+ * Reads JPEG, PNG, BMP, GIF, WebP and TIFF files into the 8-bit pixels that PIL 9.4's
+ * {@code Image.open(f).convert(mode)} gives, which is what timm, torchvision and Hugging Face pipelines start from.
  *
  * <p>ImageIO (with the TwelveMonkeys plugins) does the decompression; the colour handling is PIL's, done here on
  * the raw samples, never through Java2D colour management: embedded ICC profiles and gamma are ignored, as PIL

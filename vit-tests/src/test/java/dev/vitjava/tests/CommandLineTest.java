@@ -77,7 +77,8 @@ class CommandLineTest {
             Cli r = Cli.run(args.toArray(String[]::new));
             assertThat(r.exitCode()).as(name).isZero();
             List<String> lines = r.out().lines().toList();
-            assertThat(lines).as(name).allSatisfy(l -> assertThat(l.length()).as("%s: %s", name, l).isLessThanOrEqualTo(80));
+            assertThat(lines).as(name).allSatisfy(l -> assertThat(l.length()).as("%s: %s", name, l)
+                    .isLessThanOrEqualTo(80));
             List<String> fixed = new ArrayList<>(List.of(cmd.getCommandSpec().usageMessage().description()));
             fixed.addAll(List.of(cmd.getCommandSpec().usageMessage().footer()));
             for (String d : fixed) {
@@ -105,7 +106,8 @@ class CommandLineTest {
         JsonNode top = JSON.readTree(r.out()).get("top");
         assertThat(top).hasSize(2);
         assertThat(top.get(0).get("label").asText()).isEqualTo("Ankle boot");
-        assertThat(top.get(0).get("score").asDouble()).isEqualTo(top.get(0).get("prob").asDouble()).isBetween(0.73, 0.74);
+        assertThat(top.get(0).get("score").asDouble()).isEqualTo(top.get(0).get("prob").asDouble())
+                .isBetween(0.73, 0.74);
         Cli b = Cli.run("classify", "-b", "7", "-k", "1", SAMPLES.toString());
         assertThat(b.exitCode()).as("-b is the batch size: %s", b.err()).isZero();
         assertThat(b.out().lines()).hasSize(30);
@@ -132,7 +134,7 @@ class CommandLineTest {
         assertThat(Cli.run("inspect", "demo").out()).contains("in_chans      1");
     }
 
-    /** Folders named after the model's labels are matched by name; otherwise by position, with a warning if misnamed. */
+    /** Folders named after the model's labels match by name; otherwise by position, with a warning if misnamed. */
     @Test
     void evalMatchesImageFolderClassesByName() throws IOException {
         Path byName = tmp.resolve("by-name");
@@ -165,7 +167,8 @@ class CommandLineTest {
     void inspectShowsThePreprocessingAndWhereItCameFrom() throws IOException {
         Cli text = Cli.run("inspect", "--no-tensors", "--mean", "0.5");
         assertThat(text.exitCode()).as(text.err()).isZero();
-        assertThat(text.out()).containsPattern("interpolation +bilinear +\\(config.json pretrained_cfg.interpolation\\)")
+        assertThat(text.out())
+                .containsPattern("interpolation +bilinear +\\(config.json pretrained_cfg.interpolation\\)")
                 .containsPattern("mean +\\[0.5] +\\(--mean\\)")
                 .containsPattern("std +\\[0.353] +\\(config.json pretrained_cfg.std\\)");
 

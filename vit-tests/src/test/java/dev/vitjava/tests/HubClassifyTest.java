@@ -155,8 +155,8 @@ class HubClassifyTest {
     void interruptedDownloadSaysSoOnItsOwnLineAndResumes() throws Exception {
         String sample = Path.of("..", "samples", "0000-ankle-boot.png").toString();
         truncateNext = true;
-        String[] cut = run(false, List.of("-Dvit.stderr.tty=true"), "classify", "-k", "1", "--model",
-                "zalando/vit-fashion-mnist", sample);
+        String[] cut = run(false, List.of("-Dvit.stderr.tty=true"), "inspect", "--no-tensors",
+                "zalando/vit-fashion-mnist");
         assertThat(cut[0]).isEqualTo("1");
         List<String> lines = List.of(cut[2].split("\n")); // \r separates the bar's frames within a line
         assertThat(lines).as(cut[2]).hasSize(3);
@@ -164,9 +164,10 @@ class HubClassifyTest {
         assertThat(lines.get(2)).startsWith("vit: zalando/vit-fashion-mnist/model.safetensors: download stopped after")
                 .endsWith("; run the command again to resume it");
 
-        String[] again = run(false, "classify", "-k", "1", "--model", "zalando/vit-fashion-mnist", sample);
+        String[] again = run(false, "classify", "-k", "1", "--backend", "reference", "--model",
+                "zalando/vit-fashion-mnist", sample);
         assertThat(again[0]).as(again[2]).isEqualTo("0");
-        assertThat(again[1].strip()).isEqualTo(sample + ": Ankle boot 0.7325");
+        assertThat(again[1].strip()).as("the resumed file is whole").isEqualTo(sample + ": Ankle boot 0.7325");
         assertThat(ranges).as("resumed, not restarted").hasSize(1).first().asString().matches("bytes=[1-9]\\d*-");
         assertThat(again[2]).as("no bar when stderr is no terminal").isEmpty();
     }

@@ -88,7 +88,7 @@ class LauncherTest {
         Path fifo = tmp.resolve("image.fifo");
         assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
         Path out = tmp.resolve("out.txt");
-        String inner = "cat " + quote(fifo) + " | " + quote(ROOT.resolve("vit")) + " classify --batch 1 -k 1 "
+        String inner = "cat " + quote(fifo) + " | " + quote(ROOT.resolve("vit")) + " classify --backend reference --batch 1 -k 1 "
                 + quote(ROOT.resolve("samples")) + " - > " + quote(out);
         Process p = new ProcessBuilder("script", "-qfec", inner, "/dev/null").start();
         ByteArrayOutputStream terminal = new ByteArrayOutputStream();
@@ -128,7 +128,8 @@ class LauncherTest {
     void stderrToAFileGetsNoFrames() throws Exception {
         assumeThat(hasScript()).as("util-linux script").isTrue();
         Path err = tmp.resolve("err.log");
-        String inner = quote(ROOT.resolve("vit")) + " classify --batch 1 " + quote(ROOT.resolve("samples")) + " 2> "
+        String inner = quote(ROOT.resolve("vit")) + " classify --backend reference --batch 1 "
+                + quote(ROOT.resolve("samples")) + " 2> "
                 + quote(err);
         Run r = run(List.of("script", "-qfec", inner, "/dev/null"), null, Map.of());
         assertThat(r.exitCode()).as(r.out()).isZero();
@@ -153,8 +154,8 @@ class LauncherTest {
         assertThat(usage.exitCode()).isEqualTo(2);
         assertThat(usage.err().strip()).startsWith("vit classify: ").doesNotContain("\n").doesNotContain("WARNING");
 
-        Run bad = run(List.of(java(), "-jar", JAR.toString(), "classify", "-"), Files.createFile(tmp.resolve("empty")),
-                Map.of());
+        Run bad = run(List.of(java(), "-jar", JAR.toString(), "classify", "--backend", "reference", "-"),
+                Files.createFile(tmp.resolve("empty")), Map.of());
         assertThat(bad.exitCode()).isEqualTo(1);
         assertThat(bad.err().strip()).isEqualTo("vit: stdin: empty file, not an image");
     }
@@ -164,7 +165,7 @@ class LauncherTest {
     void plainJavaJarShowsTheBarOnATerminal() throws Exception {
         assumeThat(hasScript()).as("util-linux script").isTrue();
         Path out = tmp.resolve("out.txt");
-        String inner = quote(java()) + " -jar " + quote(JAR) + " classify --batch 4 " + quote(ROOT.resolve("samples"))
+        String inner = quote(java()) + " -jar " + quote(JAR) + " classify --backend reference --batch 4 " + quote(ROOT.resolve("samples"))
                 + " > " + quote(out);
         Run r = run(List.of("script", "-qfec", inner, "/dev/null"), null, Map.of());
         assertThat(r.exitCode()).as(r.out()).isZero();
