@@ -50,4 +50,21 @@ class ReadmeExampleTest {
         }
         assertThat(out.lines()).containsExactlyElementsOf(expected);
     }
+
+    /** The demo model's README states its tensor and parameter counts and where its reference files are. */
+    @Test
+    void demoModelReadmeStatesTheFacts() throws Exception {
+        String readme = Files.readString(HubClassifyTest.DEMO.resolve("README.md"));
+        try (var st = dev.vitjava.checkpoint.Safetensors.open(HubClassifyTest.DEMO.resolve("model.safetensors"))) {
+            long parameters = st.entries().values().stream()
+                    .mapToLong(e -> java.util.Arrays.stream(e.shape()).asLongStream().reduce(1, (a, b) -> a * b)).sum();
+            assertThat(readme).contains(st.entries().size() + " tensors")
+                    .contains(String.format(Locale.ROOT, "%,d parameters", parameters));
+        }
+        for (String file : List.of("samples/", "vit-tests/src/test/resources/demo/samples_logits.safetensors",
+                "vit-tests/src/test/resources/demo/samples.json")) {
+            assertThat(readme).contains("`" + file + "`");
+            assertThat(LauncherTest.ROOT.resolve(file)).exists();
+        }
+    }
 }
