@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -94,7 +93,6 @@ final class EvalCommand implements Callable<Integer> {
         int[] targets = folder ? byName(data.classNames(), model.labels()) : null;
         matching = targets != null ? "name" : folder ? "position" : "index";
         if (targets == null) {
-            targets = IntStream.range(0, data.classNames().size()).toArray();
             if (folder) {
                 warnIfNamesDisagree(data.classNames(), model.labels());
             }
@@ -108,7 +106,8 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         int count = limit == null ? data.size() : Math.max(0, Math.min(limit, data.size()));
-        Evaluation eval = new Evaluation(data.classNames(), targets, numClasses);
+        Evaluation eval = targets != null ? new Evaluation(data.classNames(), targets, numClasses)
+                : new Evaluation(data.classNames(), numClasses);
         int[] failures = {0};
         PrintWriter err = spec.commandLine().getErr();
         try (InferenceEngine engine = engineOptions.create(model.model());
@@ -143,7 +142,7 @@ final class EvalCommand implements Callable<Integer> {
     /**
      * Model class per folder when every folder name is exactly one model label (case-insensitive), else null.
      */
-    static int[] byName(List<String> folders, List<String> labels) {
+    private static int[] byName(List<String> folders, List<String> labels) {
         int[] targets = new int[folders.size()];
         for (int c = 0; c < folders.size(); c++) {
             targets[c] = -1;
