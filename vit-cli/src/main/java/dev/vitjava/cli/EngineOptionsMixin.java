@@ -8,7 +8,9 @@ import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.model.ViTModel;
 import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * Which backend runs the model, and its settings. Backend-specific options go into {@link EngineOptions#settings()}
@@ -21,6 +23,10 @@ final class EngineOptionsMixin {
     // batch size in timm's and torchvision's scripts (and here).
     private static final String BACKEND = "--backend";
     private static final String DEFAULT_BACKEND = "cpu";
+    private static final String FALLBACK_BACKEND = "reference";
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
 
     @Option(names = BACKEND, paramLabel = "NAME", defaultValue = DEFAULT_BACKEND,
             description = "Backend: reference, cpu, tornado (default: ${DEFAULT-VALUE}).")
@@ -80,6 +86,15 @@ final class EngineOptionsMixin {
     }
 
     private EngineProvider provider() {
+        if (backend.equals(DEFAULT_BACKEND) && !command.commandLine().getParseResult().hasMatchedOption(BACKEND)) {
+            // a Java that cannot run the default backend (no vector module, and no restart with it: see Relaunch)
+            // still runs the command, on the reference engine
+            Backends.named(DEFAULT_BACKEND).flatMap(EngineProvider::unavailableReason).ifPresent(why -> {
+                backend = FALLBACK_BACKEND;
+                command.commandLine().getErr().println("vit: running on the reference engine (slower): the "
+                        + DEFAULT_BACKEND + " backend is not available: " + why);
+            });
+        }
         String missing = OPTIONAL_BACKENDS.get(backend);
         if (missing != null && Backends.named(backend).isEmpty()) {
             throw new VitException("the " + backend + " backend is not available: " + missing);

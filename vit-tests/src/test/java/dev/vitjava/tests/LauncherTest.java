@@ -160,6 +160,25 @@ class LauncherTest {
         assertThat(bad.err().strip()).isEqualTo("vit: stdin: empty file, not an image");
     }
 
+    /**
+     * A Java that runs without the vector module and cannot restart with it (simulated with the restart's own loop
+     * guard) runs the default backend's commands on the reference engine, saying so in one line.
+     */
+    @Test
+    void withoutTheVectorModuleTheReferenceEngineRuns() throws Exception {
+        Run r = run(List.of(java(), "-Dvit.relaunched=true", "-jar", JAR.toString(), "classify", "-k", "1",
+                SAMPLE.toString()), null, Map.of());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out().strip()).isEqualTo(SAMPLE + ": Ankle boot 0.7325");
+        assertThat(r.err().strip()).isEqualTo("vit: running on the reference engine (slower): the cpu backend is not"
+                + " available: this Java runs without the jdk.incubator.vector module; start it with --add-modules"
+                + " jdk.incubator.vector (the vit launcher does), or use --backend reference");
+        Run cpu = run(List.of(java(), "-Dvit.relaunched=true", "-jar", JAR.toString(), "classify", "--backend", "cpu",
+                SAMPLE.toString()), null, Map.of());
+        assertThat(cpu.exitCode()).as("asked for by name: an error").isEqualTo(1);
+        assertThat(cpu.err().strip()).startsWith("vit: backend 'cpu' is not available: this Java runs without");
+    }
+
     /** Under a terminal, the relaunched JVM's bar still shows (it is told stderr is a terminal) without the notice. */
     @Test
     void plainJavaJarShowsTheBarOnATerminal() throws Exception {
