@@ -64,14 +64,15 @@ final class BenchCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = {"-b", "--batch", "--batch-size"}, paramLabel = "B", defaultValue = "1",
-            converter = OptionValues.Positive.class, description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+            converter = OptionValues.Positive.class,
+            description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--warmup", paramLabel = "W", defaultValue = "3",
             description = "Untimed passes before timing (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--iters", paramLabel = "N", defaultValue = "10",
+    @Option(names = "--iters", paramLabel = "N", defaultValue = "10", converter = OptionValues.Positive.class,
             description = "Timed passes (default: ${DEFAULT-VALUE}).")
     int iters;
 
@@ -138,20 +139,19 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Usage errors (exit code 2) before any work. */
     private void validate() {
-        if (iters < 1) {
-            throw new ParameterException(spec.commandLine(), "--iters must be at least 1, got " + iters);
-        }
         if (warmup < 0) {
             throw new ParameterException(spec.commandLine(), "--warmup must not be negative, got " + warmup);
         }
         if (!format.equals("text") && !format.equals("json")) {
-            throw new ParameterException(spec.commandLine(), "unknown --format '" + format + "' (expected text or json)");
+            throw new ParameterException(spec.commandLine(), "unknown --format '" + format
+                    + "' (expected text or json)");
         }
         if (arch != null && modelOptions.model != null) {
             throw new ParameterException(spec.commandLine(), "give either --model or --arch, not both");
         }
         if (saveWeights != null && arch == null) {
-            throw new ParameterException(spec.commandLine(), "--save-weights needs --arch (a checkpoint is already on disk)");
+            throw new ParameterException(spec.commandLine(), "--save-weights needs --arch (a checkpoint is already"
+                    + " on disk)");
         }
     }
 
