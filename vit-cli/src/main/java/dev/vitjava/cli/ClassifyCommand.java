@@ -7,6 +7,7 @@ import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.Labels;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.dataset.ImageFolderDataset;
+import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
 import dev.vitjava.engine.Predictions.Ranked;
@@ -105,7 +106,7 @@ final class ClassifyCommand implements Callable<Integer> {
                         } else {
                             print(out, files.get(i).toString(), Predictions.topK(probs, labels, topK));
                         }
-                    }, progress);
+                    }, progress::advance);
         }
         out.flush();
         return failures[0] == 0 ? 0 : Main.EXIT_FAILURE;

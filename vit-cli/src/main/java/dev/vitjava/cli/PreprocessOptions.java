@@ -3,6 +3,7 @@ package dev.vitjava.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
+import dev.vitjava.checkpoint.PreprocessingReader;
 import dev.vitjava.image.ColorMode;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.ImageDecoder;
@@ -35,8 +36,8 @@ final class PreprocessOptions {
 
         Preprocessing pipeline() {
             return switch (this) {
-                case timm -> Preprocessing.timm(null);
-                case hf -> Preprocessing.huggingFace(null);
+                case timm -> PreprocessingReader.timm(null);
+                case hf -> PreprocessingReader.huggingFace(null);
                 case torchvision -> Preprocessing.torchvision();
             };
         }
@@ -85,7 +86,7 @@ final class PreprocessOptions {
     Preprocessing forModel(LoadedModel model) {
         Preprocessing p;
         if (preset == null) {
-            p = overrides(Preprocessing.forModel(model));
+            p = overrides(model.preprocessing());
         } else {
             ViTConfig c = model.model().config();
             p = preset.pipeline().withMode(ColorMode.forChannels(c.inChans()));
@@ -188,11 +189,10 @@ final class PreprocessOptions {
     /** Each field of {@code p} (this model's pipeline) with where it came from: the options, a config, a default. */
     List<Field> provenance(LoadedModel model, Preprocessing p) {
         String base = preset != null ? "--preset " + preset : baseSource(model);
-        boolean hf = preset == null && model.preprocessorConfig() != null && model.preprocessorConfig().isObject();
-        boolean timm = preset == null && !hf && model.config() != null
-                && model.config().path("pretrained_cfg").isObject();
-        JsonNode json = hf ? model.preprocessorConfig() : timm ? model.config().get("pretrained_cfg") : null;
-        String file = hf ? "preprocessor_config.json " : "config.json pretrained_cfg.";
+        LoadedModel.PreprocessingOrigin origin = model.preprocessingOrigin();
+        JsonNode json = preset == null ? origin.fields() : null;
+        boolean hf = json != null && origin.prefix().startsWith("preprocessor_config.json");
+        String file = origin.prefix();
         Function<String[], String> from = keys -> {
             for (String k : keys) {
                 if (json != null && json.has(k)) {
@@ -222,15 +222,13 @@ final class PreprocessOptions {
         return fields;
     }
 
-    /** Where a model's own pipeline comes from (as {@link Preprocessing#forModel} chooses it). */
+    /** Where a model's own pipeline comes from, for fields its config does not set (as the reader chooses). */
     private static String baseSource(LoadedModel model) {
-        if (model.preprocessorConfig() != null && model.preprocessorConfig().isObject()) {
-            return "ViTImageProcessor default";
+        String prefix = model.preprocessingOrigin().prefix();
+        if (prefix == null) {
+            return "default for " + model.naming().id() + " naming (no preprocessing config), at the model's size";
         }
-        if (model.config() != null && model.config().path("pretrained_cfg").isObject()) {
-            return "timm default";
-        }
-        return "default for " + model.naming().id() + " naming (no preprocessing config), at the model's size";
+        return prefix.startsWith("preprocessor_config.json") ? "ViTImageProcessor default" : "timm default";
     }
 
     private Preprocessing overrides(Preprocessing p) {
