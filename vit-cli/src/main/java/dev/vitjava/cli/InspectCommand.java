@@ -4,8 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vitjava.checkpoint.LoadedModel;
-import dev.vitjava.checkpoint.Safetensors;
-import dev.vitjava.image.Preprocessing;
+import dev.vitjava.checkpoint.TensorSource;
 import dev.vitjava.model.ViTConfig;
 import java.io.PrintWriter;
 import java.util.List;
@@ -60,6 +59,10 @@ final class InspectCommand implements Callable<Integer> {
         }
         ViTConfig c = m.model().config();
         out.printf("file          %s%n", m.weightsFile());
+        out.printf("format        %s%n", m.format());
+        for (String note : m.notes()) {
+            out.printf("              %s%n", note);
+        }
         out.printf("naming        %s%n", m.naming().id());
         out.printf("config from   %s%n", m.configSource());
         out.printf("image size    %d x %d (patch %d, grid %d x %d, %d tokens)%n", c.imgHeight(), c.imgWidth(),
@@ -84,7 +87,7 @@ final class InspectCommand implements Callable<Integer> {
         if (!noTensors) {
             out.printf("%ntensors (%d, %s naming)%n", m.tensors().size(), m.naming().id());
             int width = m.tensors().keySet().stream().mapToInt(String::length).max().orElse(10);
-            for (Safetensors.Entry e : m.tensors().values()) {
+            for (TensorSource.Info e : m.tensors().values()) {
                 out.printf("  %-" + width + "s  %-4s  %s%n", e.name(), e.dtype(), e.shapeString());
             }
         }
@@ -110,7 +113,7 @@ final class InspectCommand implements Callable<Integer> {
         }
         if (!noTensors) {
             ArrayNode tensors = o.putArray("tensors");
-            for (Safetensors.Entry e : m.tensors().values()) {
+            for (TensorSource.Info e : m.tensors().values()) {
                 ArrayNode shape = tensors.addObject().put("name", e.name()).put("dtype", e.dtype().toString())
                         .putArray("shape");
                 for (int d : e.shape()) {

@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
  * are never re-wrapped (an option's description would be broken inside model ids).
  */
 @Command(footer = {"",
-    "MODEL is a directory (model.safetensors + config.json) or a .safetensors file;",
+    "MODEL is a directory (weights + config.json) or a checkpoint file (.safetensors,",
+    "  shard index, .pth/.pt/.bin/.ckpt torch.save zip, JAX .npz);",
     "  a Hugging Face Hub model: google/vit-base-patch16-224, hf-hub:org/name,",
     "  hf-hub:org/name@revision, https://huggingface.co/org/name[/tree/revision];",
     "  a timm name: vit_base_patch16_224 or vit_base_patch16_224.augreg_in21k (from",
@@ -40,12 +41,16 @@ final class ModelOptions {
             description = "Attention heads of a bare checkpoint whose width is not a standard ViT size.")
     int numHeads;
 
+    @Option(names = "--ema",
+            description = "Use the EMA weights of a training checkpoint (state_dict_ema, model_ema or ema).")
+    boolean ema;
+
     @Option(names = "--revision", paramLabel = "REV", defaultValue = "main",
             description = "Hub revision (branch, tag or commit) for a hub model id (default: ${DEFAULT-VALUE}).")
     String revision;
 
     LoadedModel load() {
-        return ModelLoader.load(resolve(), new ModelLoader.Options(config, numHeads));
+        return ModelLoader.load(resolve(), new ModelLoader.Options(config, numHeads, ema));
     }
 
     /**
