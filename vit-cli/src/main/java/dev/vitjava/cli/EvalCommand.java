@@ -9,7 +9,6 @@ import dev.vitjava.dataset.ImageFolderDataset;
 import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
-import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -28,9 +27,12 @@ import picocli.CommandLine.Spec;
 /** Accuracy over a labelled dataset. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = {"Measure top-1/top-5 accuracy over a labelled dataset.",
-            "DATASET is an ImageFolder directory (one sub-directory per class, sorted as torchvision sorts them)",
-            "or an IDX images file (MNIST format, gzipped or not; labels found beside it as",
-            "...-labels-idx1-ubyte[.gz], or given with --labels-file)."})
+            "DATASET is an ImageFolder directory (one sub-directory per class) or an IDX",
+            "images file (MNIST format, gzipped or not; labels found beside it as",
+            "...-labels-idx1-ubyte[.gz], or given with --labels-file).",
+            "ImageFolder classes are the model's labels of the same name when every folder",
+            "name is one (case-insensitive); otherwise they are matched by sorted position,",
+            "as torchvision's ImageFolder numbers them. The report says which."})
 final class EvalCommand implements Callable<Integer> {
 
     @Spec
@@ -61,7 +63,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--confusion", description = "Also print the confusion matrix (rows: true, columns: predicted).")
     boolean confusion;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "64", description = "Images per batch (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-b", "--batch", "--batch-size"}, paramLabel = "B", defaultValue = "64",
+            converter = OptionValues.Positive.class, description = "Images per batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N samples.")
@@ -78,20 +81,28 @@ final class EvalCommand implements Callable<Integer> {
         engineOptions.prepare();
         LoadedModel model = modelOptions.load();
         Preprocessing preprocessing = preprocessOptions.forModel(model);
-        ImageDecoder decoder = preprocessOptions.decoder();
-        Dataset data = Files.isDirectory(dataset)
-                ? new ImageFolderDataset(dataset, f -> decoder.decode(f, preprocessing.mode()))
+        boolean folder = Files.isDirectory(dataset);
+        Dataset data = folder ? new ImageFolderDataset(dataset, preprocessOptions.reader(preprocessing))
                 : IdxDataset.open(dataset, labelsFile, model.labels());
         int numClasses = model.model().config().numClasses();
-        int maxLabel = 0;
-        for (int i = 0; i < data.size(); i++) {
-            maxLabel = Math.max(maxLabel, data.label(i));
-        }
-        if (maxLabel >= numClasses) {
-            throw new VitException(dataset + ": label " + maxLabel + " is beyond the model's " + numClasses + " classes");
+        int[] targets = folder ? Evaluation.targetsByName(data.classNames(), model.labels()) : null;
+        String matching = targets != null ? "name" : folder ? "position" : "index";
+        if (targets == null) {
+            if (folder) {
+                warnIfNamesDisagree(data.classNames(), model.labels());
+            }
+            int maxLabel = 0;
+            for (int i = 0; i < data.size(); i++) {
+                maxLabel = Math.max(maxLabel, data.label(i));
+            }
+            if (maxLabel >= numClasses) {
+                throw new VitException(dataset + ": label " + maxLabel + " is beyond the model's " + numClasses
+                        + " classes");
+            }
         }
         int count = limit == null ? data.size() : Math.max(0, Math.min(limit, data.size()));
-        Evaluation eval = new Evaluation(data.classNames(), numClasses);
+        Evaluation eval = targets != null ? new Evaluation(data.classNames(), targets, numClasses)
+                : new Evaluation(data.classNames(), numClasses);
         int[] failures = {0};
         PrintWriter err = spec.commandLine().getErr();
         try (InferenceEngine engine = engineOptions.create(model.model());
@@ -107,13 +118,29 @@ final class EvalCommand implements Callable<Integer> {
                 List<Predictions.Ranked> top = Predictions.topK(probs, model.labels(), 5);
                 eval.add(data.label(i), top.stream().mapToInt(Predictions.Ranked::index).toArray());
                 try {
-                    preds.write(i + "," + data.label(i) + "," + top.get(0).index() + "," + top.get(0).prob() + "\n");
+                    preds.write(i + "," + eval.target(data.label(i)) + "," + top.get(0).index() + ","
+                            + top.get(0).prob() + "\n");
                 } catch (IOException e) {
                     throw new VitException(predictions + ": cannot write: " + e.getMessage());
                 }
             }, progress::advance);
         }
-        new EvalReport(dataset.toString(), eval, failures[0], confusion).print(spec.commandLine().getOut(), format);
+        new EvalReport(dataset.toString(), eval, failures[0], matching, confusion)
+                .print(spec.commandLine().getOut(), format);
         return failures[0] == 0 ? 0 : Main.EXIT_FAILURE;
+    }
+
+    /** Warns when a folder is named after a model label other than the class its position gives it. */
+    private void warnIfNamesDisagree(List<String> folders, List<String> labels) {
+        for (int c = 0; c < folders.size(); c++) {
+            for (int m = 0; m < labels.size(); m++) {
+                if (m != c && labels.get(m).equalsIgnoreCase(folders.get(c))) {
+                    spec.commandLine().getErr().println("vit: warning: folder '" + folders.get(c) + "' is class " + c
+                            + " by sorted position, but the model's class " + m + " is '" + labels.get(m) + "'; not"
+                            + " every folder is named after a model label, so classes are matched by position");
+                    return;
+                }
+            }
+        }
     }
 }

@@ -13,9 +13,10 @@ import java.util.Locale;
  *
  * @param dataset   how the dataset was named on the command line
  * @param failed    samples that could not be read (skipped)
+ * @param matching  how dataset classes became model classes: name or position (ImageFolder), index (IDX labels)
  * @param confusion whether to include the confusion matrix
  */
-public record EvalReport(String dataset, Evaluation eval, int failed, boolean confusion) {
+public record EvalReport(String dataset, Evaluation eval, int failed, String matching, boolean confusion) {
 
     /** The report formats. */
     public enum Format { text, json }
@@ -32,10 +33,12 @@ public record EvalReport(String dataset, Evaluation eval, int failed, boolean co
         Evaluation e = eval;
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("dataset", dataset).put("count", e.count()).put("failed", failed)
-                .put("top1", e.top1()).put("top5", e.top5()).put("top1_correct", e.top1Correct());
+                .put("top1", e.top1()).put("top5", e.top5()).put("top1_correct", e.top1Correct())
+                .put("class_matching", matching);
         ArrayNode classes = o.putArray("per_class");
         for (int c = 0; c < e.classNames().size(); c++) {
-            classes.addObject().put("index", c).put("name", e.classNames().get(c)).put("count", e.support(c))
+            classes.addObject().put("index", c).put("name", e.classNames().get(c)).put("model_index", e.target(c))
+                    .put("count", e.support(c))
                     .put("accuracy", e.classAccuracy(c));
         }
         if (confusion) {
@@ -54,6 +57,11 @@ public record EvalReport(String dataset, Evaluation eval, int failed, boolean co
         Evaluation e = eval;
         out.printf(Locale.ROOT, "dataset  %s%n", dataset);
         out.printf(Locale.ROOT, "images   %d%s%n", e.count(), failed > 0 ? " (" + failed + " unreadable, skipped)" : "");
+        out.printf(Locale.ROOT, "classes  %s%n", switch (matching) {
+            case "name" -> "matched to the model's labels by folder name";
+            case "position" -> "matched by sorted folder position (torchvision's ImageFolder order)";
+            default -> "the IDX label values";
+        });
         out.printf(Locale.ROOT, "top-1    %.2f %% (%d/%d)%n", 100 * e.top1(), e.top1Correct(), e.count());
         out.printf(Locale.ROOT, "top-5    %.2f %%%n%n", 100 * e.top5());
         int width = Math.max(5, e.classNames().stream().mapToInt(String::length).max().orElse(5));

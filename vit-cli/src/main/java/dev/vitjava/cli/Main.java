@@ -9,7 +9,11 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The {@code vit} command. Errors are one line on stderr and a non-zero exit code; {@code --verbose} adds the trace. */
+/**
+ * The {@code vit} command. Errors are one line on stderr: exit code 2 for a usage error (an unknown option or
+ * command, a bad option value), 1 for anything else; {@code --verbose} adds the trace. Arguments can come from files
+ * ({@code @args.txt}, picocli's argument files).
+ */
 @Command(name = "vit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Vision Transformer inference and fine-tuning in Java.",
         footer = {"", "vit spark classify|embed|eval runs classify, embed and eval as Apache Spark jobs "
@@ -29,6 +33,9 @@ public final class Main {
     boolean verbose;
 
     public static void main(String[] args) {
+        if (Relaunch.needed()) {
+            System.exit(Relaunch.withVectorModule(args));
+        }
         EngineOptionsMixin.prestart(args);
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
@@ -47,8 +54,10 @@ public final class Main {
         cli.setErr(err);
         cli.setParameterExceptionHandler((ex, a) -> {
             CommandLine cmd = ex.getCommandLine();
-            cmd.getErr().println(cmd.getCommandName() + ": " + ex.getMessage());
-            cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
+            cmd.getErr().println(usageError(ex));
+            if (main.verbose) {
+                ex.printStackTrace(cmd.getErr());
+            }
             return cmd.getCommandSpec().exitCodeOnInvalidInput();
         });
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
@@ -64,6 +73,19 @@ public final class Main {
             return EXIT_FAILURE;
         });
         return cli.execute(args);
+    }
+
+    /** One line: what is wrong, a suggestion for a misspelt command or option, and where help is. */
+    static String usageError(CommandLine.ParameterException ex) {
+        CommandLine cmd = ex.getCommandLine();
+        String name = cmd.getCommandSpec().qualifiedName();
+        String message = ex.getMessage();
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            String what = cmd.getSubcommands().isEmpty() || u.isUnknownOption() ? "" : "unknown command ";
+            message = (what.isEmpty() ? message : what + "'" + u.getUnmatched().get(0) + "'") + "; did you mean '"
+                    + String.join("' or '", u.getSuggestions()) + "'?";
+        }
+        return name + ": " + message.replace('\n', ' ').strip() + " (see '" + name + " --help')";
     }
 
     private static String oneLine(Throwable ex) {

@@ -3,16 +3,29 @@ package dev.vitjava.cli;
 import dev.vitjava.checkpoint.LoadedModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Which model to load: a directory, a checkpoint file, a hub id, or by default the bundled demo model. */
+/**
+ * Which model to load: a directory, a safetensors file, a hub model (id, {@code hf-hub:} id, URL or timm name), or
+ * the bundled demo model, which every command uses by default. The spellings are listed in a footer, whose lines
+ * are never re-wrapped (an option's description would be broken inside model ids).
+ */
+@Command(footer = {"",
+    "MODEL is a directory (weights + config.json) or a checkpoint file (.safetensors,",
+    "  shard index, .pth/.pt/.bin/.ckpt torch.save zip, JAX .npz);",
+    "  a Hugging Face Hub model: google/vit-base-patch16-224, hf-hub:org/name,",
+    "  hf-hub:org/name@revision, https://huggingface.co/org/name[/tree/revision];",
+    "  a timm name: vit_base_patch16_224 or vit_base_patch16_224.augreg_in21k (from",
+    "  a bundled table of timm's ViTs); or demo, the bundled Fashion-MNIST model.",
+    "Hub models are downloaded once into the Hugging Face cache."})
 public final class ModelOptions {
 
+    /** The short name of the bundled demo model. */
+    static final String DEMO = "demo";
+
     @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
-            description = "Model directory (weights + config.json), checkpoint file (.safetensors, shard index,"
-                    + " .pth/.pt/.bin/.ckpt torch.save zip, JAX .npz), or hub id such as"
-                    + " google/vit-base-patch16-224 or timm/vit_base_patch16_224.augreg2_in21k_ft_in1k"
-                    + " (default: the bundled Fashion-MNIST demo model).")
+            description = "The model: a path, hub id, URL or timm name, see below (default: demo).")
     String model;
 
     @Option(names = "--config", paramLabel = "FILE",
@@ -32,7 +45,7 @@ public final class ModelOptions {
     String revision;
 
     LoadedModel load() {
-        return spec().load(System.console() != null ? System.err : null);
+        return spec().load(Terminal.stderrIsTerminal() ? System.err : null);
     }
 
     /** The options as values another JVM can resolve (a Spark executor). */

@@ -220,7 +220,7 @@ public final class SparkMain {
             try {
                 EvalReport report = new VitSpark(spark).evaluate(job.input, job.options(5),
                         error -> err.println("vit: " + error));
-                new EvalReport(report.dataset(), report.eval(), report.failed(), confusion)
+                new EvalReport(report.dataset(), report.eval(), report.failed(), report.matching(), confusion)
                         .print(spec.commandLine().getOut(), format);
                 return report.failed() == 0 ? 0 : Main.EXIT_FAILURE;
             } finally {

@@ -155,7 +155,8 @@ public final class VitSpark {
         List<String> classNames = classDirectories(dir, root);
         LoadedModel model = options.model().load(null);
         int numClasses = model.model().config().numClasses();
-        if (classNames.size() > numClasses) {
+        int[] targets = Evaluation.targetsByName(classNames, model.labels());
+        if (targets == null && classNames.size() > numClasses) {
             throw new VitException(root + ": label " + (classNames.size() - 1) + " is beyond the model's " + numClasses
                     + " classes");
         }
@@ -166,7 +167,8 @@ public final class VitSpark {
         String prefix = dir.toString() + "/";
         Dataset<Row> files = images(root).filter(col("path").rlike(Pattern.quote(prefix) + "[^/]+/.+"));
         Iterator<Row> rows = classify(files, options.withTopK(5)).select("path", "top.index", "error").toLocalIterator();
-        Evaluation eval = new Evaluation(classNames, numClasses);
+        Evaluation eval = targets != null ? new Evaluation(classNames, targets, numClasses)
+                : new Evaluation(classNames, numClasses);
         int failed = 0;
         while (rows.hasNext()) {
             Row r = rows.next();
@@ -179,7 +181,7 @@ public final class VitSpark {
             eval.add(labelOf.get(relative.substring(0, relative.indexOf('/'))),
                     r.<Integer>getList(1).stream().mapToInt(Integer::intValue).toArray());
         }
-        return new EvalReport(root, eval, failed, false);
+        return new EvalReport(root, eval, failed, targets != null ? "name" : "position", false);
     }
 
     /** The class sub-directories of an ImageFolder root, sorted as torchvision (and ImageFolderDataset) sort them. */

@@ -154,7 +154,7 @@ class VitSparkTest {
         List<String> errors = new ArrayList<>();
         EvalReport report = vit.evaluate(root, JobOptions.defaults(), errors::add);
         StringWriter json = new StringWriter();
-        new EvalReport(report.dataset(), report.eval(), report.failed(), true)
+        new EvalReport(report.dataset(), report.eval(), report.failed(), report.matching(), true)
                 .print(new PrintWriter(json, true), EvalReport.Format.json);
         assertThat(json.toString()).isEqualTo(cli.out());
         assertThat(report.failed()).isEqualTo(tree.bad().size());
