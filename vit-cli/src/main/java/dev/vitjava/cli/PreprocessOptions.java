@@ -1,6 +1,5 @@
 package dev.vitjava.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.checkpoint.PreprocessingReader;
@@ -17,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.function.Function;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -190,12 +190,12 @@ final class PreprocessOptions {
     List<Field> provenance(LoadedModel model, Preprocessing p) {
         String base = preset != null ? "--preset " + preset : baseSource(model);
         LoadedModel.PreprocessingOrigin origin = model.preprocessingOrigin();
-        JsonNode json = preset == null ? origin.fields() : null;
-        boolean hf = json != null && origin.prefix().startsWith("preprocessor_config.json");
+        Set<String> configKeys = preset == null ? origin.keys() : Set.of();
+        boolean hf = origin.prefix() != null && origin.prefix().startsWith("preprocessor_config.json");
         String file = origin.prefix();
         Function<String[], String> from = keys -> {
             for (String k : keys) {
-                if (json != null && json.has(k)) {
+                if (configKeys.contains(k)) {
                     return file + k;
                 }
             }

@@ -1,11 +1,11 @@
 package dev.vitjava.checkpoint;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.vitjava.image.Preprocessing;
 import dev.vitjava.model.ViTModel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -35,9 +35,9 @@ public final class LoadedModel {
      *
      * @param prefix how to name a field of {@code fields} ({@code "config.json pretrained_cfg."}), or null when the
      *               pipeline is the naming's default
-     * @param fields the JSON object the pipeline is read from, or null
+     * @param keys   the keys that config object sets (empty for the naming's default)
      */
-    public record PreprocessingOrigin(String prefix, JsonNode fields) {
+    public record PreprocessingOrigin(String prefix, Set<String> keys) {
     }
 
     /**
