@@ -16,8 +16,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "vit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Vision Transformer inference and fine-tuning in Java.",
-        footer = {"", "vit spark classify|embed|eval runs classify, embed and eval as Apache Spark jobs "
-            + "(the vit-spark module; see docs/distributed.md)."},
+        footer = {"", "vit spark classify|embed|eval runs these commands as Apache Spark jobs",
+            "(the vit-spark module; see docs/distributed.md)."},
         subcommands = {
             ClassifyCommand.class, EvalCommand.class, PreprocessCommand.class, RunCommand.class, InspectCommand.class,
             ConvertCommand.class, BenchCommand.class, FinetuneCommand.class, AttentionCommand.class, EmbedCommand.class,
