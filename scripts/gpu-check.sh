@@ -10,7 +10,7 @@
 # The backend is the first of ptx, opencl+ptx, opencl under which TornadoVM starts and finds a device.
 # Settings (environment): VIT_CHECK_ARCHS (default "vit_tiny_patch16_224 vit_base_patch16_224"),
 # VIT_CHECK_BATCHES ("1 32"), VIT_CHECK_PRECISIONS ("fp32 fp16"), VIT_CHECK_ITERS (10), VIT_CHECK_TESTS (1; 0 skips
-# the tests), VIT_CHECK_BUDGET (seconds, 450: steps that would start later are skipped and reported so).
+# the tests), VIT_CHECK_TEST_CLASSES (regex of test class names, '.*Tornado.*Test'), VIT_CHECK_BUDGET (seconds, 450: steps that would start later are skipped and reported so).
 set -uo pipefail
 kit="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:?usage: gpu-check.sh OUT_DIR}"
@@ -37,6 +37,13 @@ steps=()
 step_json() { # name rc seconds [note]
   steps+=("{\"step\": $(json_str "$1"), \"rc\": $2, \"seconds\": $3${4:+, \"note\": $(json_str "$4")}}")
 }
+
+# ---- the driver's libraries (libcuda for the PTX backend), where the loader does not already know them ----
+for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu /usr/lib64; do
+  if [ -e "$d/libcuda.so.1" ] && ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
+    export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+done
 
 # ---- OpenCL: the kit's ICD loader, pointed at NVIDIA's OpenCL library when the driver has one ----
 if [ -f "$kit/lib/native/libOpenCL.so.1" ] && ! ldconfig -p 2>/dev/null | grep -q 'libOpenCL\.so\.1 '; then
@@ -141,7 +148,7 @@ if [ "${VIT_CHECK_TESTS:-1}" != 0 ]; then
     (cd "$kit/tests" && timeout 300 "$kit/jre/bin/java" "${flags[@]}" "@$VIT_TORNADO_ARGFILE" \
       -Dtornado.recover.bailout=false -Xmx8g -cp "$cp_tests" org.junit.platform.console.ConsoleLauncher execute \
       --scan-classpath "$kit/tests/vit-tests" --scan-classpath "$kit/tests/vit-tornado" \
-      --include-classname '.*Tornado.*Test' --details=summary --disable-banner --reports-dir "$out/junit") \
+      --include-classname "${VIT_CHECK_TEST_CLASSES:-.*Tornado.*Test}" --details=summary --disable-banner --reports-dir "$out/junit") \
       >"$out/.tests.txt" 2>&1
     rc=$?
     cat "$out/.tests.txt" >>"$log"

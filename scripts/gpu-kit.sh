@@ -130,7 +130,7 @@ chmod +x "$kit/bin/vit" "$kit/gpu-check.sh"
 
 mkdir -p "$(dirname "$out")"
 tmp="$out.tmp.$$"
-tar -C "$work" -cf - vit-gpu-kit | xz -9e -T2 >"$tmp"
+tar -C "$work" -cf - vit-gpu-kit | xz -7 -T2 >"$tmp"
 mv "$tmp" "$out"
 size=$(stat -c %s "$out")
 echo "gpu-kit: $out ($((size / 1024 / 1024)) MiB; $(du -sh "$kit" | cut -f1) unpacked)" >&2
