@@ -10,7 +10,9 @@
 # The backend is the first of ptx, opencl+ptx, opencl under which TornadoVM starts and finds a device.
 # Settings (environment): VIT_CHECK_ARCHS (default "vit_tiny_patch16_224 vit_base_patch16_224"),
 # VIT_CHECK_BATCHES ("1 32"), VIT_CHECK_PRECISIONS ("fp32 fp16"), VIT_CHECK_ITERS (10), VIT_CHECK_TESTS (1; 0 skips
-# the tests), VIT_CHECK_TEST_CLASSES (regex of test class names, '.*Tornado.*Test'), VIT_CHECK_BUDGET (seconds, 450: steps that would start later are skipped and reported so).
+# the tests), VIT_CHECK_TEST_CLASSES (regex of test class names, '.*Tornado.*Test'), VIT_CHECK_BUDGET (seconds, 450:
+# every step is cut off at the budget's end, and steps that would start with under 20 s left are skipped and
+# reported so).
 set -uo pipefail
 kit="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:?usage: gpu-check.sh OUT_DIR}"
@@ -18,9 +20,9 @@ mkdir -p "$out/junit" || exit 1
 out="$(cd "$out" && pwd)"
 log="$out/check.log"
 : >"$log"
-archs="${VIT_CHECK_ARCHS:-vit_tiny_patch16_224 vit_base_patch16_224}"
-batches="${VIT_CHECK_BATCHES:-1 32}"
-precisions="${VIT_CHECK_PRECISIONS:-fp32 fp16}"
+archs="${VIT_CHECK_ARCHS-vit_tiny_patch16_224 vit_base_patch16_224}"
+batches="${VIT_CHECK_BATCHES-1 32}"
+precisions="${VIT_CHECK_PRECISIONS-fp32 fp16}"
 iters="${VIT_CHECK_ITERS:-10}"
 budget="${VIT_CHECK_BUDGET:-450}"
 start=$SECONDS
@@ -99,7 +101,11 @@ cp "$VIT_TORNADO_ARGFILE" "$kit/tornado/tornado-argfile" 2>/dev/null
 say "backend: ${backend:-none}"
 say "$(sed -n '/^tornado/,$p' "$out/devices.txt")"
 
-over_budget() { [ $((SECONDS - start)) -ge "$budget" ]; }
+over_budget() { [ $((budget - (SECONDS - start))) -lt 20 ]; }
+limit() { # seconds a step may take: at most $1, and never past the budget
+  local left=$((budget - (SECONDS - start)))
+  echo $((left < $1 ? left : $1))
+}
 
 # ---- bench ----
 benches=()
@@ -118,7 +124,7 @@ bench() { # arch batch precision
   fi
   grep -q -- '--precision' <<<"$bench_help" && extra+=(--precision "$precision")
   say "bench $arch batch $batch $precision"
-  timeout 150 "$vit" bench --backend tornado --arch "$arch" --batch "$batch" --iters "$iters" --warmup 2 \
+  timeout "$(limit 150)" "$vit" bench --backend tornado --arch "$arch" --batch "$batch" --iters "$iters" --warmup 2 \
     --format json "${extra[@]}" >"$f" 2>>"$log"
   rc=$?
   if [ $rc = 0 ] && [ -s "$f" ]; then
@@ -145,7 +151,7 @@ if [ "${VIT_CHECK_TESTS:-1}" != 0 ]; then
     . "$kit/bin/jvm-flags.sh"
     cp_tests="$kit/tests/vit-tests:$kit/tests/vit-tornado:$kit/lib/vit.jar:$kit/lib/vit-tornado.jar"
     for j in "$kit"/lib/test/*.jar; do cp_tests="$cp_tests:$j"; done
-    (cd "$kit/tests" && timeout 300 "$kit/jre/bin/java" "${flags[@]}" "@$VIT_TORNADO_ARGFILE" \
+    (cd "$kit/tests" && timeout "$(limit 300)" "$kit/jre/bin/java" "${flags[@]}" "@$VIT_TORNADO_ARGFILE" \
       -Dtornado.recover.bailout=false -Xmx8g -cp "$cp_tests" org.junit.platform.console.ConsoleLauncher execute \
       --scan-classpath "$kit/tests/vit-tests" --scan-classpath "$kit/tests/vit-tornado" \
       --include-classname "${VIT_CHECK_TEST_CLASSES:-.*Tornado.*Test}" --details=summary --disable-banner --reports-dir "$out/junit") \
