@@ -11,6 +11,7 @@ import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,12 +21,14 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
 /**
  * The {@code tornado} backend: the ViT forward pass as TornadoVM kernels on an OpenCL, PTX or SPIR-V device
  * (see {@link ForwardPlan} for the task graphs). It computes the same function as the reference engine, in
- * float32 on the device.
+ * float32 on the device (with {@code precision=fp16}, from half-precision weight matrices).
  *
  * <p>The weights are converted to TornadoVM arrays once. Each input shape (batch, patch grid), with or without a
- * trace, gets its own execution plan, built and JIT-compiled on first use and reused afterwards; the engine keeps
- * the {@value #MAX_PLANS} most recently used plans (each holds a device copy of the weights) and releases older
- * ones. Calls are serialised: one engine drives one device queue.
+ * trace, gets its own execution plan, built and JIT-compiled on first use and reused afterwards; a smaller batch
+ * without a trace runs, padded with zero images, on a cached plan of the same grid and a larger batch (so the
+ * last partial batch of {@code classify} compiles nothing). The engine keeps the {@value #MAX_PLANS} most
+ * recently used plans (each holds a device copy of the weights) and releases older ones. Calls are serialised:
+ * one engine drives one device queue.
  */
 public final class TornadoEngine implements InferenceEngine, KernelProfiling {
 
@@ -36,16 +39,18 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
     private final ViTConfig c;
     private final DeviceWeights weights;
     private final TornadoDevice device;
+    private final TornadoSettings settings;
     private final LinkedHashMap<ForwardPlan.Key, ForwardPlan> plans = new LinkedHashMap<>(8, 0.75f, true);
     private boolean profiling;
     private DeviceProfile lastProfile;
     private boolean closed;
 
-    private TornadoEngine(ViTModel model, EngineOptions options) {
+    private TornadoEngine(ViTModel model, EngineOptions options, TornadoSettings settings) {
         this.model = model;
         this.c = model.config();
+        this.settings = settings;
         this.device = TornadoDevices.select(options == null ? null : options.device());
-        this.weights = new DeviceWeights(model);
+        this.weights = new DeviceWeights(model, settings.precision());
     }
 
     /**
@@ -55,12 +60,20 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
      *                default device
      */
     public static InferenceEngine create(ViTModel model, EngineOptions options) {
-        return new TornadoEngine(model, options);
+        return open(model, options);
     }
 
     /** The engine as {@link TornadoEngine}, for tests and tools that want the profiling methods. */
     public static TornadoEngine open(ViTModel model, EngineOptions options) {
-        return new TornadoEngine(model, options);
+        return open(model, options, Map.of());
+    }
+
+    /**
+     * An engine with tornado settings by name ({@code precision}, {@code fast-math}, {@code print-kernels},
+     * {@code thread-info}, {@code cuda-graph}); see {@link TornadoSettings}.
+     */
+    public static TornadoEngine open(ViTModel model, EngineOptions options, Map<String, String> settings) {
+        return new TornadoEngine(model, options, TornadoSettings.from(settings));
     }
 
     @Override
@@ -88,6 +101,10 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
         ForwardPlan plan = plan(new ForwardPlan.Key(batch, grid[0], grid[1], trace));
         List<DeviceProfile> graphs = profile ? new ArrayList<>() : null;
         ForwardPlan.Output out = plan.run(pixels, graphs);
+        if (plan.key.batch() > batch) {
+            out = new ForwardPlan.Output(Arrays.copyOf(out.logits(), batch * c.numClasses()),
+                    Arrays.copyOf(out.preLogits(), batch * c.embedDim()), out.trace());
+        }
         long wall = System.nanoTime() - start;
         if (profile) {
             lastProfile = combine(plan.deviceName(), plan.compileNanos, wall, 1, graphs);
@@ -118,16 +135,28 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
                 traced);
     }
 
-    /** The plan for a shape: cached, or built and compiled now (evicting the least recently used). */
+    /**
+     * The plan for a shape: cached; or without a trace, the cached plan of the same grid with the smallest larger
+     * batch (the input is padded); or built and compiled now (evicting the least recently used).
+     */
     private ForwardPlan plan(ForwardPlan.Key key) {
         ForwardPlan plan = plans.get(key);
+        if (plan == null && !key.trace()) {
+            plan = plans.values().stream()
+                    .filter(p -> !p.key.trace() && p.key.gridH() == key.gridH() && p.key.gridW() == key.gridW()
+                            && p.key.batch() > key.batch())
+                    .min(java.util.Comparator.comparingInt(p -> p.key.batch())).orElse(null);
+            if (plan != null) {
+                plans.get(plan.key); // most recently used
+            }
+        }
         if (plan == null) {
             while (plans.size() >= MAX_PLANS) {
                 var eldest = plans.entrySet().iterator().next();
                 plans.remove(eldest.getKey());
                 eldest.getValue().close();
             }
-            plan = new ForwardPlan(model, weights, key, device);
+            plan = new ForwardPlan(model, weights, key, device, settings);
             plans.put(key, plan);
         }
         return plan;
