@@ -1,14 +1,20 @@
 package dev.vitjava.cli;
 
+import dev.vitjava.VitException;
 import dev.vitjava.engine.Backends;
 import dev.vitjava.engine.EngineOptions;
+import dev.vitjava.engine.EngineProvider;
 import dev.vitjava.engine.InferenceEngine;
-import dev.vitjava.engine.cpu.CpuEngine;
 import dev.vitjava.model.ViTModel;
+import java.util.Map;
 import java.util.Set;
 import picocli.CommandLine.Option;
 
-/** Which backend runs the model, and its settings. */
+/**
+ * Which backend runs the model, and its settings. Backend-specific options go into {@link EngineOptions#settings()}
+ * under the name the backend documents (the tornado backend reads {@code device}); the CLI knows backends only by
+ * name, through {@link Backends}.
+ */
 final class EngineOptionsMixin {
 
     // Named once: the option below and the guess in runsCpuBackend read the same spellings.
@@ -28,6 +34,33 @@ final class EngineOptionsMixin {
             description = "Device for the tornado backend, as backend:device (e.g. 0:1; see 'vit devices').")
     String device;
 
+    @Option(names = "--precision", paramLabel = "P",
+            description = "tornado: weight matrices in fp32 or fp16 (half floats, float32 accumulation; needs a "
+                    + "device with half precision, e.g. any CUDA GPU) (default: fp32).")
+    String precision;
+
+    @Option(names = "--fast-math", description = "tornado: OpenCL's -cl-fast-relaxed-math -cl-mad-enable (TornadoVM's"
+            + " default; off here to keep IEEE float results).")
+    boolean fastMath;
+
+    @Option(names = "--device-memory", paramLabel = "SIZE",
+            description = "tornado: TornadoVM's device heap, e.g. 16GB (default: TornadoVM's 4GB).")
+    String deviceMemory;
+
+    @Option(names = "--cuda-graph", description = "tornado on a PTX device: replay each task graph as a CUDA graph.")
+    boolean cudaGraph;
+
+    @Option(names = "--print-kernels", description = "tornado: print each generated kernel (OpenCL C or PTX).")
+    boolean printKernels;
+
+    @Option(names = "--thread-info", description = "tornado: print each kernel's launch grid.")
+    boolean threadInfo;
+
+    /** Backends that a build can add, and what the user must do to get one (for the error when it is missing). */
+    static final Map<String, String> OPTIONAL_BACKENDS = Map.of("tornado", "it needs a TornadoVM SDK "
+            + "(https://github.com/beehive-lab/TornadoVM); install one, set TORNADOVM_HOME, and rebuild with ./build "
+            + "so the vit-tornado module is included");
+
     /** The commands that run a model (and take these options; a test checks the two agree). */
     static final Set<String> MODEL_COMMANDS = Set.of("classify", "eval", "run", "bench");
 
@@ -38,7 +71,7 @@ final class EngineOptionsMixin {
      */
     static void prestart(String[] args) {
         if (runsCpuBackend(args)) {
-            new CpuEngine.Provider().prepare();
+            Backends.find(DEFAULT_BACKEND).prepare();
         }
     }
 
@@ -61,10 +94,26 @@ final class EngineOptionsMixin {
 
     /** Starts the backend's model-independent preparation, so it overlaps loading the model. */
     void prepare() {
-        Backends.find(backend).prepare();
+        provider().prepare();
     }
 
     InferenceEngine create(ViTModel model) {
-        return Backends.create(backend, model, new EngineOptions(threads, device));
+        return provider().create(model, EngineOptions.defaults().withThreads(threads).with("device", device)
+                .with("precision", precision).with("device-memory", deviceMemory)
+                .with("fast-math", flag(fastMath)).with("cuda-graph", flag(cudaGraph))
+                .with("print-kernels", flag(printKernels)).with("thread-info", flag(threadInfo)));
+    }
+
+    /** A flag as a setting: "true", or absent (so the backend's own default, or its system property, applies). */
+    private static String flag(boolean on) {
+        return on ? "true" : null;
+    }
+
+    private EngineProvider provider() {
+        String missing = OPTIONAL_BACKENDS.get(backend);
+        if (missing != null && Backends.named(backend).isEmpty()) {
+            throw new VitException("the " + backend + " backend is not available: " + missing);
+        }
+        return Backends.find(backend);
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vitjava.VitException;
 import dev.vitjava.engine.DeviceProfile;
+import dev.vitjava.engine.Trace;
 import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
@@ -102,12 +103,15 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  */
 final class ForwardPlan implements AutoCloseable {
 
-    /** What a plan is specialised for (the buffers' sizes). */
+    /**
+     * What a plan is specialised for: TornadoVM bakes the sizes into the kernels. A tracing plan copies every
+     * intermediate out on each call; the {@link Trace} keeps the requested ones.
+     */
     record Key(int batch, int gridH, int gridW, boolean trace) {
     }
 
     /** The outputs of one call, on the heap. */
-    record Output(float[] logits, float[] preLogits, Map<String, float[]> trace) {
+    record Output(float[] logits, float[] preLogits) {
     }
 
     private static final AtomicInteger SERIAL = new AtomicInteger();
@@ -369,8 +373,9 @@ final class ForwardPlan implements AutoCloseable {
      * Runs the graphs in order on a batch of this plan's shape, or a smaller batch of its grid (padded).
      *
      * @param profile null, or a list that receives one profile per graph
+     * @param trace   receives the intermediates when the plan traces
      */
-    Output run(Tensor input, List<DeviceProfile> profile) {
+    Output run(Tensor input, List<DeviceProfile> profile, Trace trace) {
         // a smaller batch runs padded with zero images (their outputs are dropped)
         FloatArrays.copy(input.data(), pixels, input.size());
         for (int i = input.size(); i < pixels.getSize(); i++) {
@@ -385,24 +390,24 @@ final class ForwardPlan implements AutoCloseable {
             }
             profilerOn = wantProfile;
         }
-        Map<String, float[]> trace = new java.util.LinkedHashMap<>();
+        // the block graph reuses x and probs for every block, so a traced block is copied before the next runs
         execute(0, profile);
         if (key.trace()) {
-            trace.put("embed", FloatArrays.toHeap(x));
+            trace.embed(() -> FloatArrays.toHeap(x));
         }
         for (int i = 0; i < c.depth(); i++) {
             layer.set(0, i);
             execute(1, profile);
             if (key.trace()) {
-                trace.put("block" + i + "_attn", FloatArrays.toHeap(probs));
-                trace.put("block" + i + "_out", FloatArrays.toHeap(x));
+                trace.blockAttn(i, () -> FloatArrays.toHeap(probs));
+                trace.blockOut(i, () -> FloatArrays.toHeap(x));
             }
         }
         execute(2, profile);
         if (key.trace() && normed != null) {
-            trace.put("tokens_normed", FloatArrays.toHeap(normed));
+            trace.tokensNormed(() -> FloatArrays.toHeap(normed));
         }
-        return new Output(FloatArrays.toHeap(logits), FloatArrays.toHeap(preLogits), trace);
+        return new Output(FloatArrays.toHeap(logits), FloatArrays.toHeap(preLogits));
     }
 
     private void execute(int graph, List<DeviceProfile> profile) {
