@@ -109,29 +109,31 @@ limit() { # seconds a step may take: at most $1, and never past the budget
 
 # ---- bench ----
 benches=()
-bench() { # arch batch precision
+bench() { # arch batch precision [more vit bench options...]
   local arch=$1 batch=$2 precision=$3 t0=$SECONDS rc f="$out/.bench.json"
-  local extra=()
+  shift 3
+  local extra=("$@")
+  local what="\"arch\": \"$arch\", \"batch\": $batch, \"precision\": \"$precision\", \"options\": \"$*\""
   if over_budget; then
-    benches+=("{\"arch\": \"$arch\", \"batch\": $batch, \"precision\": \"$precision\", \"skipped\": \"time budget of ${budget}s spent\"}")
+    benches+=("{$what, \"skipped\": \"time budget of ${budget}s spent\"}")
     return
   fi
   if [ "$precision" != fp32 ]; then
     if ! grep -q -- '--precision' <<<"$bench_help"; then
-      benches+=("{\"arch\": \"$arch\", \"batch\": $batch, \"precision\": \"$precision\", \"skipped\": \"not supported yet (no --precision in this build)\"}")
+      benches+=("{$what, \"skipped\": \"not supported yet (no --precision in this build)\"}")
       return
     fi
   fi
   grep -q -- '--precision' <<<"$bench_help" && extra+=(--precision "$precision")
-  say "bench $arch batch $batch $precision"
+  say "bench $arch batch $batch $precision $*"
   timeout "$(limit 150)" "$vit" bench --backend tornado --arch "$arch" --batch "$batch" --iters "$iters" --warmup 2 \
     --format json "${extra[@]}" >"$f" 2>>"$log"
   rc=$?
   if [ $rc = 0 ] && [ -s "$f" ]; then
-    benches+=("{\"arch\": \"$arch\", \"batch\": $batch, \"precision\": \"$precision\", \"seconds\": $((SECONDS - t0)), \"result\": $(cat "$f")}")
+    benches+=("{$what, \"seconds\": $((SECONDS - t0)), \"result\": $(cat "$f")}")
     cat "$f" >>"$log"
   else
-    benches+=("{\"arch\": \"$arch\", \"batch\": $batch, \"precision\": \"$precision\", \"rc\": $rc, \"seconds\": $((SECONDS - t0)), \"error\": $(json_str "$(tail -n 3 "$log")")}")
+    benches+=("{$what, \"rc\": $rc, \"seconds\": $((SECONDS - t0)), \"error\": $(json_str "$(tail -n 3 "$log")")}")
   fi
   rm -f "$f"
 }
@@ -170,6 +172,15 @@ for precision in $precisions; do
   [ "$precision" = fp32 ] && continue
   for arch in $archs; do for batch in $batches; do bench "$arch" "$batch" "$precision"; done; done
 done
+# CUDA graphs (PTX only): the smallest and the largest run again, replayed as CUDA graphs
+if [[ " $backend " == *" ptx "* ]] && grep -q -- '--cuda-graph' <<<"$bench_help"; then
+  set -- $archs
+  first_arch=$1
+  last_arch=${!#}
+  set -- $batches
+  bench "$first_arch" "$1" fp32 --cuda-graph
+  bench "$last_arch" "${!#}" fp32 --cuda-graph
+fi
 
 # ---- report ----
 {

@@ -73,10 +73,12 @@ class TornadoRandomParityTest {
             assertThat(TornadoParity.maxAbsDiff(actual.preLogits(), expected.preLogits()))
                     .isLessThanOrEqualTo(TornadoParity.ACTIVATIONS);
 
-            // the untraced plan computes the same logits, and reusing it with new pixels stays right
+            // the untraced plan (flash attention instead of the probabilities-writing kernel) computes the same
+            // function, and reusing it with new pixels stays right
             InferenceEngine.Result plain = engine.forward(pixels, false);
             assertThat(plain.trace()).isEmpty();
-            assertThat(TornadoParity.maxAbsDiff(plain.logits(), actual.logits())).isLessThanOrEqualTo(1e-6);
+            assertThat(TornadoParity.maxAbsDiff(plain.logits(), expected.logits())).isLessThanOrEqualTo(
+                    TornadoParity.LOGITS);
             Tensor other = RandomWeights.pixels(k.name().hashCode() + 2L, k.batch(), k.config().inChans(), k.height(),
                     k.width());
             assertThat(TornadoParity.maxAbsDiff(engine.forward(other, false).logits(),

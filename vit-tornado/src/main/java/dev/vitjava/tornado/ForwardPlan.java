@@ -31,7 +31,6 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
-import uk.ac.manchester.tornado.api.exceptions.TornadoDeviceFP16NotSupported;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -127,6 +126,7 @@ final class ForwardPlan implements AutoCloseable {
     private final FloatArray pixels;
     private final FloatArray x;
     private final FloatArray probs;
+    private final FloatArray blockOut;
     private final FloatArray normed;
     private final FloatArray preLogits;
     private final FloatArray logits;
@@ -188,6 +188,7 @@ final class ForwardPlan implements AutoCloseable {
         FloatArray xMid = new FloatArray(rows * d);
         FloatArray mlp = new FloatArray(rows * hidden);
         probs = trace ? new FloatArray(n * heads * tokens * tokens) : null;
+        blockOut = trace ? new FloatArray(rows * d) : null;
         normed = w.norm != null ? new FloatArray(rows * d) : null;
         FloatArray pooled = new FloatArray(n * d);
         preLogits = w.fcNorm != null ? new FloatArray(n * d) : pooled;
@@ -198,6 +199,11 @@ final class ForwardPlan implements AutoCloseable {
         first.init(0);
         IntArray firstOfHead = new IntArray(1);
         firstOfHead.init(0);
+        // what the linear layers without a residual get as one (never read): an array passed twice to a task is
+        // freed twice when the plan closes, and each graph needs its own
+        FloatArray noResidualEmbed = FloatArrays.zeros(1);
+        FloatArray noResidualBlock = FloatArrays.zeros(1);
+        FloatArray noResidualHead = FloatArrays.zeros(1);
         KernelContext ctx = new KernelContext();
         List<ImmutableTaskGraph> graphs = new ArrayList<>();
 
@@ -206,10 +212,10 @@ final class ForwardPlan implements AutoCloseable {
         TaskGraph embedGraph = new TaskGraph(g)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, pixels)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.patchEmbed.weight().array(),
-                        w.patchEmbed.bias(), w.clsToken, pos, first)
+                        w.patchEmbed.bias(), w.clsToken, pos, first, noResidualEmbed)
                 .task("im2col", Embedding::im2col, ctx, pixels, patchRows, n, channels, height, width, p,
                         key.gridW(), patches);
-        linearTask(embedGraph, "patch_proj", ctx, patchRows, w.patchEmbed, patchTokens, patchTokens, first,
+        linearTask(embedGraph, "patch_proj", ctx, patchRows, w.patchEmbed, noResidualEmbed, patchTokens, first,
                 n * patches, MatMul.BIAS, half);
         embedGraph.task("assemble", Embedding::assemble, ctx, patchTokens, w.clsToken, pos, x, n, tokens, prefix, d);
         if (trace) {
@@ -229,16 +235,15 @@ final class ForwardPlan implements AutoCloseable {
         TaskGraph block = new TaskGraph(g)
                 .consumeFromDevice(embedName, x)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, layer)
-                .transferToDevice(DataTransferMode.FIRST_EXECUTION, h, qkv, attn, xMid, mlp)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, h, qkv, attn, xMid, mlp, noResidualBlock)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.norm1.weight(), w.norm1.bias(),
                         w.qkv.weight().array(), w.qkv.bias(), w.proj.weight().array(), w.proj.bias(),
                         w.norm2.weight(), w.norm2.bias(), w.fc1.weight().array(), w.fc1.bias(),
                         w.fc2.weight().array(), w.fc2.bias())
                 .task("norm1", Norms::layerNorm, ctx, x, w.norm1.weight(), w.norm1.bias(), h, layer, d, eps);
-        linearTask(block, "qkv", ctx, h, w.qkv, qkv, qkv, layer, rows, MatMul.BIAS, half);
+        linearTask(block, "qkv", ctx, h, w.qkv, noResidualBlock, qkv, layer, rows, MatMul.BIAS, half);
         if (trace) {
-            block.transferToDevice(DataTransferMode.FIRST_EXECUTION, probs)
-                    .task("attention", Attention::attention, ctx, qkv, probs, attn, n, tokens, heads, c.headDim(),
+            block.task("attention", Attention::attention, ctx, qkv, probs, attn, n, tokens, heads, c.headDim(),
                             scale);
             grid1D(g, "attention", n * heads * tokens, LOCAL_ATTENTION);
         } else {
@@ -249,12 +254,13 @@ final class ForwardPlan implements AutoCloseable {
         }
         linearTask(block, "proj", ctx, attn, w.proj, x, xMid, layer, rows, MatMul.RESIDUAL, half);
         block.task("norm2", Norms::layerNorm, ctx, xMid, w.norm2.weight(), w.norm2.bias(), h, layer, d, eps);
-        linearTask(block, "fc1", ctx, h, w.fc1, mlp, mlp, layer, rows, MatMul.GELU, half);
+        linearTask(block, "fc1", ctx, h, w.fc1, noResidualBlock, mlp, layer, rows, MatMul.GELU, half);
         linearTask(block, "fc2", ctx, mlp, w.fc2, xMid, x, layer, rows, MatMul.RESIDUAL, half);
         if (trace) {
-            block.transferToHost(DataTransferMode.EVERY_EXECUTION, x, probs);
-        } else {
-            block.persistOnDevice(x);
+            // x belongs to the embedding graph (which frees it): the trace copies it into a buffer of this graph
+            block.task("trace_out", Embedding::copy, ctx, x, blockOut, rows * d)
+                    .transferToHost(DataTransferMode.EVERY_EXECUTION, blockOut, probs);
+            grid1D(g, "trace_out", rows * d, LOCAL_1D);
         }
         gridRows(g, "norm1", rows);
         gridMatMul(g, "qkv", rows, 3 * d);
@@ -268,7 +274,7 @@ final class ForwardPlan implements AutoCloseable {
         String blockName = g;
         g = name(prefixName, "head");
         TaskGraph head = new TaskGraph(g).consumeFromDevice(blockName, x)
-                .transferToDevice(DataTransferMode.FIRST_EXECUTION, firstOfHead);
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, firstOfHead, noResidualHead);
         FloatArray tokensOut = x;
         if (w.norm != null) {
             head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.norm.weight(), w.norm.bias())
@@ -287,7 +293,7 @@ final class ForwardPlan implements AutoCloseable {
             gridRows(g, "fc_norm", n);
         }
         head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.head.weight().array(), w.head.bias());
-        linearTask(head, "head", ctx, preLogits, w.head, logits, logits, firstOfHead, n, MatMul.BIAS, half);
+        linearTask(head, "head", ctx, preLogits, w.head, noResidualHead, logits, firstOfHead, n, MatMul.BIAS, half);
         head.transferToHost(DataTransferMode.EVERY_EXECUTION, logits, preLogits);
         if (trace && normed != null) {
             head.transferToHost(DataTransferMode.EVERY_EXECUTION, normed);
@@ -304,12 +310,6 @@ final class ForwardPlan implements AutoCloseable {
             plan.withPreCompilation();
         } catch (RuntimeException e) {
             closeQuietly();
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof TornadoDeviceFP16NotSupported) {
-                    throw new VitException("TornadoVM device " + TornadoDevices.name(device) + " has no half-"
-                            + "precision support (OpenCL cl_khr_fp16): use precision fp32", e);
-                }
-            }
             throw e;
         }
         compileNanos = System.nanoTime() - start;
@@ -317,7 +317,7 @@ final class ForwardPlan implements AutoCloseable {
 
     /**
      * Adds a linear-layer task: y = epilogue(in · Wᵀ + b) over the layer-th slice of the weights; residual is read
-     * only by {@link MatMul#RESIDUAL} (pass y otherwise).
+     * only by {@link MatMul#RESIDUAL} (pass a distinct placeholder otherwise).
      */
     private static void linearTask(TaskGraph graph, String name, KernelContext ctx, FloatArray in,
             DeviceWeights.Linear l, FloatArray residual, FloatArray y, IntArray layer, int rowCount, int epilogue,
@@ -400,7 +400,7 @@ final class ForwardPlan implements AutoCloseable {
             execute(1, profile);
             if (key.trace()) {
                 trace.blockAttn(i, () -> FloatArrays.toHeap(probs));
-                trace.blockOut(i, () -> FloatArrays.toHeap(x));
+                trace.blockOut(i, () -> FloatArrays.toHeap(blockOut));
             }
         }
         execute(2, profile);
@@ -443,7 +443,7 @@ final class ForwardPlan implements AutoCloseable {
     }
 
     private static final List<String> TASK_ORDER = List.of("im2col", "patch_proj", "assemble", "norm1", "qkv",
-            "attention", "proj", "norm2", "fc1", "fc2", "norm", "pool", "fc_norm", "head");
+            "attention", "proj", "norm2", "fc1", "fc2", "trace_out", "norm", "pool", "fc_norm", "head");
 
     private static int taskOrder(String name) {
         return TASK_ORDER.indexOf(name.substring(name.indexOf('.') + 1));

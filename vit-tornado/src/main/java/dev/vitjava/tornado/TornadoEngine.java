@@ -51,6 +51,10 @@ public final class TornadoEngine implements InferenceEngine {
         this.settings = settings;
         this.device = TornadoDevices.select(options == null ? null : options.setting(TornadoEngineProvider.DEVICE)
                 .orElse(null));
+        if (settings.precision() == DeviceWeights.Precision.FP16 && !TornadoDevices.supportsHalf(device)) {
+            throw new VitException("TornadoVM device " + TornadoDevices.name(device) + " has no half-precision "
+                    + "support (OpenCL cl_khr_fp16): use --precision fp32");
+        }
         this.weights = new DeviceWeights(model, settings.precision());
     }
 
