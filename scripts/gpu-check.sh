@@ -9,7 +9,8 @@
 # bench run), OUT_DIR/check.log (everything the steps printed), OUT_DIR/devices.txt and OUT_DIR/junit/ (JUnit XML).
 # The backend is the first of ptx, opencl+ptx, opencl under which TornadoVM starts and finds a device.
 # Settings (environment): VIT_CHECK_ARCHS (default "vit_tiny_patch16_224 vit_base_patch16_224"),
-# VIT_CHECK_BATCHES ("1 32"), VIT_CHECK_PRECISIONS ("fp32 fp16"), VIT_CHECK_ITERS (10), VIT_CHECK_TESTS (1; 0 skips
+# VIT_CHECK_BATCHES ("1 32"), VIT_CHECK_PRECISIONS ("fp32 fp16"), VIT_CHECK_ITERS (10), VIT_CHECK_BENCH_LIMIT
+# (seconds one bench run may take, 150), VIT_CHECK_TESTS (1; 0 skips
 # the tests), VIT_CHECK_TEST_CLASSES (regex of test class names, '.*Tornado.*Test'), VIT_CHECK_BUDGET (seconds, 450:
 # every step is cut off at the budget's end, and steps that would start with under 20 s left are skipped and
 # reported so).
@@ -126,7 +127,7 @@ bench() { # arch batch precision [more vit bench options...]
   fi
   grep -q -- '--precision' <<<"$bench_help" && extra+=(--precision "$precision")
   say "bench $arch batch $batch $precision $*"
-  timeout "$(limit 150)" "$vit" bench --backend tornado --arch "$arch" --batch "$batch" --iters "$iters" --warmup 2 \
+  timeout "$(limit "${VIT_CHECK_BENCH_LIMIT:-150}")" "$vit" bench --backend tornado --arch "$arch" --batch "$batch" --iters "$iters" --warmup 2 \
     --format json "${extra[@]}" >"$f" 2>>"$log"
   rc=$?
   if [ $rc = 0 ] && [ -s "$f" ]; then

@@ -44,6 +44,7 @@ public final class TornadoEngine implements InferenceEngine {
     private boolean profiling;
     private DeviceProfile lastProfile;
     private boolean closed;
+    private int compiled;
 
     private TornadoEngine(ViTModel model, EngineOptions options, TornadoSettings settings) {
         this.model = model;
@@ -134,9 +135,15 @@ public final class TornadoEngine implements InferenceEngine {
                 eldest.getValue().close();
             }
             plan = new ForwardPlan(model, weights, key, device, settings);
+            compiled++;
             plans.put(key, plan);
         }
         return plan;
+    }
+
+    /** Plans built (and JIT-compiled) so far. */
+    synchronized int plansCompiled() {
+        return compiled;
     }
 
     @Override

@@ -49,6 +49,34 @@ class TornadoEngineProviderTest {
         return EngineOptions.defaults().with(TornadoEngineProvider.DEVICE, id);
     }
 
+    /** classify's last partial batch: a smaller batch runs padded on the larger batch's plan, compiling nothing. */
+    @Test
+    void aSmallerBatchRunsPaddedOnTheCompiledPlan() {
+        ViTModel model = tinyModel();
+        Tensor three = RandomWeights.pixels(5, 3, 3, 8, 8);
+        Tensor one = Tensor.of(java.util.Arrays.copyOf(three.toArray(), 3 * 8 * 8), 1, 3, 8, 8);
+        try (TornadoEngine engine = TornadoEngine.open(model, EngineOptions.defaults())) {
+            float[] all = engine.forward(three, false).logits().toArray();
+            Tensor single = engine.forward(one, false).logits();
+            assertThat(engine.plansCompiled()).isEqualTo(1);
+            assertThat(single.shape()).containsExactly(1, 3);
+            for (int k = 0; k < 3; k++) {
+                assertThat(single.get(k)).isEqualTo(all[k]);
+            }
+        }
+    }
+
+    @Test
+    void fp16IsRefusedWithAMessageWhereTheDeviceHasNoHalfPrecision() {
+        EngineOptions fp16 = EngineOptions.defaults().with("precision", "fp16");
+        org.junit.jupiter.api.Assumptions.assumeTrue(new TornadoEngineProvider().devices().get(0).get("name")
+                .startsWith("pthread"), "a PoCL CPU device (no cl_khr_fp16)");
+        assertThatThrownBy(() -> TornadoEngine.create(tinyModel(), fp16)).isInstanceOf(VitException.class)
+                .hasMessageContaining("no half-precision support");
+        assertThatThrownBy(() -> TornadoEngine.create(tinyModel(), EngineOptions.defaults().with("precision", "fp8")))
+                .isInstanceOf(VitException.class).hasMessageContaining("unknown precision 'fp8'");
+    }
+
     @Test
     void aDeviceIsSelectedByBackendAndIndex() {
         ViTModel model = tinyModel();
