@@ -4,6 +4,7 @@ import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
+import dev.vitjava.tornado.kernels.MatMul;
 import java.util.List;
 import java.util.function.Function;
 import uk.ac.manchester.tornado.api.types.HalfFloat;
@@ -17,7 +18,8 @@ import uk.ac.manchester.tornado.api.types.arrays.HalfFloatArray;
  * <p>The blocks' parameters of one kind lie concatenated, block after block, in one array ({@code qkv} holds every
  * block's qkv weight), so that one compiled block graph serves every block: the kernels pick the block's slice
  * with a layer index. With {@link Precision#FP16} the matrices of the blocks, the patch embedding and the head are
- * stored as half floats (the kernels accumulate in float32); biases and norms stay float32. Absent parameters
+ * stored as half floats (the kernels accumulate in float32); biases and norms stay float32. For CPU devices the
+ * float32 matrices are stored transposed ({@link MatMul#linearCpu}). Absent parameters
  * become zeros of the right size (a missing qkv bias), or stay null where the graph leaves the step out (norm,
  * fc_norm).
  */
@@ -62,6 +64,8 @@ final class DeviceWeights {
     }
 
     final Precision precision;
+    /** Matrices stored (layers·in, out) instead of (layers·out, in): for {@link MatMul#linearCpu} on CPU devices. */
+    final boolean transposed;
     final Linear patchEmbed;
     /** (D); zeros without a class token (never read then). */
     final FloatArray clsToken;
@@ -76,8 +80,9 @@ final class DeviceWeights {
     final Norm fcNorm;
     final Linear head;
 
-    DeviceWeights(ViTModel model, Precision precision) {
+    DeviceWeights(ViTModel model, Precision precision, boolean transposed) {
         this.precision = precision;
+        this.transposed = transposed;
         ViTConfig c = model.config();
         ViTWeights w = model.weights();
         List<ViTWeights.Block> blocks = w.blocks();
@@ -123,7 +128,9 @@ final class DeviceWeights {
             weight.data().get(0, chunk, 0, perLayer);
             int base = l * perLayer;
             for (int i = 0; i < perLayer; i++) {
-                if (f32 != null) {
+                if (transposed) {
+                    f32.set(base + (i % in) * out + i / in, chunk[i]);
+                } else if (f32 != null) {
                     f32.set(base + i, chunk[i]);
                 } else {
                     f16.set(base + i, new HalfFloat(chunk[i]));

@@ -141,6 +141,8 @@ final class ForwardPlan implements AutoCloseable {
     private final String deviceName;
     final long compileNanos;
     private boolean profilerOn;
+    /** The GEMM's CPU form ({@link MatMul#linearCpu}, transposed weights) rather than the local-memory tiles. */
+    private final boolean transposed;
 
     ForwardPlan(ViTModel model, DeviceWeights w, Key key, TornadoDevice device, TornadoSettings settings) {
         this.key = key;
@@ -176,6 +178,7 @@ final class ForwardPlan implements AutoCloseable {
         float eps = (float) c.layerNormEps();
         String prefixName = "vit" + SERIAL.incrementAndGet() + "_";
         boolean half = w.precision == DeviceWeights.Precision.FP16;
+        this.transposed = w.transposed;
 
         pixels = new FloatArray(n * channels * height * width);
         FloatArray patchRows = new FloatArray(n * patches * k);
@@ -319,10 +322,13 @@ final class ForwardPlan implements AutoCloseable {
      * Adds a linear-layer task: y = epilogue(in · Wᵀ + b) over the layer-th slice of the weights; residual is read
      * only by {@link MatMul#RESIDUAL} (pass a distinct placeholder otherwise).
      */
-    private static void linearTask(TaskGraph graph, String name, KernelContext ctx, FloatArray in,
+    private void linearTask(TaskGraph graph, String name, KernelContext ctx, FloatArray in,
             DeviceWeights.Linear l, FloatArray residual, FloatArray y, IntArray layer, int rowCount, int epilogue,
             boolean half) {
-        if (half) {
+        if (transposed) {
+            graph.task(name, MatMul::linearCpu, ctx, in, l.weight().f32(), l.bias(), residual, y, layer, rowCount,
+                    l.out(), l.in(), epilogue);
+        } else if (half) {
             graph.task(name, MatMul::linearHalf, ctx, in, l.weight().f16(), l.bias(), residual, y, layer, rowCount,
                     l.out(), l.in(), epilogue);
         } else {
@@ -358,10 +364,19 @@ final class ForwardPlan implements AutoCloseable {
         grids.addWorkerGrid(graph + "." + task, grid);
     }
 
-    /** Dimension 0 over output features, 1 over rows, in {@link MatMul#TX}×{@link MatMul#TY} work-groups. */
+    /**
+     * Dimension 0 over output features, 1 over rows: in {@link MatMul#TX}×{@link MatMul#TY} work-groups, or for the
+     * CPU form one feature and {@link MatMul#CPU_ROWS} rows per work-item.
+     */
     private void gridMatMul(String graph, String task, int rowCount, int out) {
-        WorkerGrid grid = new WorkerGrid2D(MatMul.globalX(out), MatMul.globalY(rowCount));
-        grid.setLocalWork(MatMul.TX, MatMul.TY, 1);
+        WorkerGrid grid;
+        if (transposed) {
+            grid = new WorkerGrid2D(roundUp(out, MatMul.CPU_LOCAL), (rowCount + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS);
+            grid.setLocalWork(MatMul.CPU_LOCAL, 1, 1);
+        } else {
+            grid = new WorkerGrid2D(MatMul.globalX(out), MatMul.globalY(rowCount));
+            grid.setLocalWork(MatMul.TX, MatMul.TY, 1);
+        }
         grids.addWorkerGrid(graph + "." + task, grid);
     }
 

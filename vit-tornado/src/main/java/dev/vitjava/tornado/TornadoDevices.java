@@ -124,6 +124,11 @@ final class TornadoDevices {
         }
     }
 
+    /** Whether the device is a CPU (PoCL's, or another OpenCL CPU runtime): the GEMM then takes its CPU form. */
+    static boolean isCpu(TornadoDevice device) {
+        return device.getDeviceType() == uk.ac.manchester.tornado.api.enums.TornadoDeviceType.CPU;
+    }
+
     /** Largest work-group (work-items in total) the device accepts. */
     static long maxWorkGroup(TornadoDevice device) {
         long[] sizes = device.getPhysicalDevice().getDeviceMaxWorkGroupSize();

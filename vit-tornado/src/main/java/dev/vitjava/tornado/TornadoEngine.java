@@ -56,7 +56,8 @@ public final class TornadoEngine implements InferenceEngine {
             throw new VitException("TornadoVM device " + TornadoDevices.name(device) + " has no half-precision "
                     + "support (OpenCL cl_khr_fp16): use --precision fp32");
         }
-        this.weights = new DeviceWeights(model, settings.precision());
+        this.weights = new DeviceWeights(model, settings.precision(),
+                settings.precision() == DeviceWeights.Precision.FP32 && TornadoDevices.isCpu(device));
     }
 
     /**

@@ -112,6 +112,54 @@ public final class MatMul {
         store(acc, bias, residual, y, layer.get(0) * out, rows, out, row0, col0, tx, ty, epilogue);
     }
 
+    /** Rows per work-item of {@link #linearCpu}. */
+    public static final int CPU_ROWS = 8;
+    /** Work-items per group of {@link #linearCpu} (features). */
+    public static final int CPU_LOCAL = 64;
+
+    /**
+     * {@link #linear} for CPU devices: no local memory and no barriers (on a CPU, OpenCL local memory is plain memory
+     * and each barrier splits the work-item loops), W stored transposed, (layers·in, out), so that consecutive
+     * work-items (consecutive features) read consecutive words and the OpenCL compiler can turn the loop over
+     * work-items into vector loads and FMAs. A work-item computes one feature for {@link #CPU_ROWS} rows; launch
+     * with (out rounded up to {@link #CPU_LOCAL}) × ⌈rows / CPU_ROWS⌉ work-items and a CPU_LOCAL × 1 local size.
+     */
+    public static void linearCpu(KernelContext ctx, FloatArray x, FloatArray wt, FloatArray bias,
+            FloatArray residual, FloatArray y, IntArray layer, int rows, int out, int in, int epilogue) {
+        int col = ctx.globalIdx;
+        int row0 = ctx.globalIdy * CPU_ROWS;
+        if (col < out) {
+            int wBase = layer.get(0) * in * out;
+            float[] acc = new float[CPU_ROWS];
+            int[] xRow = new int[CPU_ROWS];
+            for (int i = 0; i < CPU_ROWS; i++) {
+                acc[i] = 0.0f;
+                // rows past the end read the last row (their results are not stored): no test in the k loop
+                xRow[i] = Math.min(row0 + i, rows - 1) * in;
+            }
+            for (int k = 0; k < in; k++) {
+                float wv = wt.get(wBase + k * out + col);
+                for (int i = 0; i < CPU_ROWS; i++) {
+                    acc[i] += x.get(xRow[i] + k) * wv;
+                }
+            }
+            float b = bias.get(layer.get(0) * out + col);
+            for (int i = 0; i < CPU_ROWS; i++) {
+                int row = row0 + i;
+                if (row < rows) {
+                    float v = acc[i] + b;
+                    int at = row * out + col;
+                    if (epilogue == GELU) {
+                        v = Activations.gelu(v);
+                    } else if (epilogue == RESIDUAL) {
+                        v = residual.get(at) + v;
+                    }
+                    y.set(at, v);
+                }
+            }
+        }
+    }
+
     /** {@link #linear} with half-precision weights (converted to float32 as they are staged). */
     public static void linearHalf(KernelContext ctx, FloatArray x, HalfFloatArray w, FloatArray bias,
             FloatArray residual, FloatArray y, IntArray layer, int rows, int out, int in, int epilogue) {

@@ -102,6 +102,42 @@ class KernelsTest {
                 .isLessThanOrEqualTo(linearTolerance(in) + 1e-6);
     }
 
+    /** The CPU form on the same data, W transposed to (layers·in, out); each shape with one of the epilogues. */
+    @ParameterizedTest(name = "rows={0} out={1} in={2}")
+    @MethodSource("linearShapes")
+    void linearCpuForm(int rows, int out, int in) {
+        int epilogue = (rows + out + in) % 3;
+        Random random = new Random(rows * 7 + out * 11 + in);
+        FloatArray x = Device.random(random, rows * in, 1f);
+        FloatArray w = Device.random(random, 2 * out * in, 1f);
+        FloatArray b = Device.random(random, 2 * out, 1f);
+        FloatArray residual = Device.random(random, rows * out, 4f);
+        FloatArray wt = new FloatArray(2 * out * in);
+        for (int l = 0; l < 2; l++) {
+            for (int o = 0; o < out; o++) {
+                for (int i = 0; i < in; i++) {
+                    wt.set(l * out * in + i * out + o, w.get((l * out + o) * in + i));
+                }
+            }
+        }
+        FloatArray y = new FloatArray(rows * out);
+        IntArray layer = new IntArray(1);
+        layer.set(0, 1);
+        Device.run(Device.graph(x, wt, b, residual, layer).task("t", MatMul::linearCpu, new KernelContext(), x, wt, b,
+                residual, y, layer, rows, out, in, epilogue), Device.grid2D(
+                (out + MatMul.CPU_LOCAL - 1) / MatMul.CPU_LOCAL * MatMul.CPU_LOCAL,
+                (rows + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS, MatMul.CPU_LOCAL, 1), y);
+        double[] expected = linearExpected(x, w, b, 1, rows, out, in);
+        for (int i = 0; i < expected.length; i++) {
+            if (epilogue == MatMul.GELU) {
+                expected[i] = Erf.gelu(expected[i]);
+            } else if (epilogue == MatMul.RESIDUAL) {
+                expected[i] += residual.get(i);
+            }
+        }
+        assertThat(Device.maxAbsDiff(y, expected)).isLessThanOrEqualTo(linearTolerance(in) * 1.2 + 1e-6);
+    }
+
     static uk.ac.manchester.tornado.api.WorkerGrid matmulGrid(int rows, int out) {
         return Device.grid2D(MatMul.globalX(out), MatMul.globalY(rows), MatMul.TX, MatMul.TY);
     }
