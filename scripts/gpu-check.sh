@@ -11,7 +11,7 @@
 # Settings (environment): VIT_CHECK_ARCHS (default "vit_tiny_patch16_224 vit_base_patch16_224"),
 # VIT_CHECK_BATCHES ("1 32"), VIT_CHECK_PRECISIONS ("fp32 fp16"), VIT_CHECK_ITERS (10), VIT_CHECK_BENCH_LIMIT
 # (seconds one bench run may take, 150), VIT_CHECK_TESTS (1; 0 skips
-# the tests), VIT_CHECK_TEST_CLASSES (regex of test class names, '.*Tornado.*Test'), VIT_CHECK_BUDGET (seconds, 450:
+# the tests), VIT_CHECK_TEST_CLASSES (regex of test class names, '.*Tornado.*Test|.*BackendContractTest'), VIT_CHECK_BUDGET (seconds, 450:
 # every step is cut off at the budget's end, and steps that would start with under 20 s left are skipped and
 # reported so).
 set -uo pipefail
@@ -157,7 +157,7 @@ if [ "${VIT_CHECK_TESTS:-1}" != 0 ]; then
     (cd "$kit/tests" && timeout "$(limit 300)" "$kit/jre/bin/java" "${flags[@]}" "@$VIT_TORNADO_ARGFILE" \
       -Dtornado.recover.bailout=false -Xmx8g -cp "$cp_tests" org.junit.platform.console.ConsoleLauncher execute \
       --scan-classpath "$kit/tests/vit-tests" --scan-classpath "$kit/tests/vit-tornado" \
-      --include-classname "${VIT_CHECK_TEST_CLASSES:-.*Tornado.*Test}" --details=summary --disable-banner --reports-dir "$out/junit") \
+      --include-classname "${VIT_CHECK_TEST_CLASSES:-.*Tornado.*Test|.*BackendContractTest}" --details=summary --disable-banner --reports-dir "$out/junit") \
       >"$out/.tests.txt" 2>&1
     rc=$?
     cat "$out/.tests.txt" >>"$log"

@@ -7,6 +7,7 @@ import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.Labels;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.dataset.ImageFolderDataset;
+import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
 import dev.vitjava.engine.Predictions.Ranked;
@@ -77,6 +78,9 @@ final class ClassifyCommand implements Callable<Integer> {
         if (topK < 1) {
             throw new VitException("--top-k must be at least 1, not " + topK);
         }
+        if (batch < 1) {
+            throw new VitException("--batch must be at least 1, not " + batch);
+        }
         List<Path> files = expand(paths);
         engineOptions.prepare();
         LoadedModel model = modelOptions.load();
@@ -101,7 +105,7 @@ final class ClassifyCommand implements Callable<Integer> {
                         } else {
                             print(out, files.get(i).toString(), Predictions.topK(probs, labels, topK));
                         }
-                    }, progress);
+                    }, progress::advance);
         }
         out.flush();
         return failures[0] == 0 ? 0 : Main.EXIT_FAILURE;

@@ -9,6 +9,7 @@ import dev.vitjava.dataset.Dataset;
 import dev.vitjava.dataset.Evaluation;
 import dev.vitjava.dataset.IdxDataset;
 import dev.vitjava.dataset.ImageFolderDataset;
+import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
 import dev.vitjava.image.ImageDecoder;
@@ -77,6 +78,9 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (batch < 1) {
+            throw new VitException("--batch must be at least 1, not " + batch);
+        }
         engineOptions.prepare();
         LoadedModel model = modelOptions.load();
         Preprocessing preprocessing = preprocessOptions.forModel(model);
@@ -113,7 +117,7 @@ final class EvalCommand implements Callable<Integer> {
                 } catch (IOException e) {
                     throw new VitException(predictions + ": cannot write: " + e.getMessage());
                 }
-            }, progress);
+            }, progress::advance);
         }
         PrintWriter out = spec.commandLine().getOut();
         if (format == Format.json) {

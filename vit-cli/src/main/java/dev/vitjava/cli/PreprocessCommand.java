@@ -2,7 +2,7 @@ package dev.vitjava.cli;
 
 import dev.vitjava.checkpoint.SafetensorsWriter;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;

@@ -7,7 +7,7 @@ import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.ReferenceEngine;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
 import dev.vitjava.tornado.TornadoEngine;
@@ -45,11 +45,11 @@ class TornadoHalfPrecisionTest {
             throw e;
         }
         Tensor rounded = new ReferenceEngine(halfWeights(loaded.model())).forward(pixels, false).logits();
-        double vsRounded = TornadoParity.maxAbsDiff(actual, rounded);
-        double vsFloat32 = TornadoParity.maxAbsDiff(rounded, pytorch);
+        double vsRounded = Golden.maxAbsDiff(actual, rounded);
+        double vsFloat32 = Golden.maxAbsDiff(rounded, pytorch);
         System.out.printf("%s fp16: |device - reference on fp16 weights| %.2e, |fp16 weights - pytorch fp32| %.2e%n",
                 name, vsRounded, vsFloat32);
-        assertThat(vsRounded).isLessThanOrEqualTo(TornadoParity.LOGITS);
+        assertThat(vsRounded).isLessThanOrEqualTo(BackendContractTest.tornado("logits"));
         int classes = pytorch.dim(1);
         for (int n = 0; n < pytorch.dim(0); n++) {
             assertThat(argmax(actual, n, classes)).as("%s image %d top-1", name, n).isEqualTo(argmax(pytorch, n,

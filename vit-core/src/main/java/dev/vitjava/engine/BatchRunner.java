@@ -1,24 +1,23 @@
-package dev.vitjava.cli;
+package dev.vitjava.engine;
 
 import dev.vitjava.VitException;
-import dev.vitjava.engine.InferenceEngine;
-import dev.vitjava.engine.Predictions;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 
 /**
- * Preprocesses items and runs them through an engine in batches of equal-sized inputs, reporting each item's
- * class probabilities, or its error, in input order. A bad item never costs the others their result.
+ * Classifies a sequence of images: decode, preprocess, batch equal-sized inputs, forward, softmax; reports each
+ * item's class probabilities, or its error, in input order. A bad item never costs the others their result.
  */
-final class BatchRunner {
+public final class BatchRunner {
 
     /** Receives each item's outcome in order: probabilities, or null and the error. */
-    interface Sink {
+    public interface Sink {
         void accept(int item, double[] probs, VitException error);
     }
 
@@ -26,16 +25,20 @@ final class BatchRunner {
     private final Preprocessing preprocessing;
     private final int batchSize;
 
-    BatchRunner(InferenceEngine engine, Preprocessing preprocessing, int batchSize) {
+    public BatchRunner(InferenceEngine engine, Preprocessing preprocessing, int batchSize) {
         if (batchSize < 1) {
-            throw new VitException("--batch must be at least 1, not " + batchSize);
+            throw new VitException("batch size must be at least 1, not " + batchSize);
         }
         this.engine = engine;
         this.preprocessing = preprocessing;
         this.batchSize = batchSize;
     }
 
-    void run(int count, IntFunction<DecodedImage> images, Sink sink, Progress progress) {
+    /**
+     * @param images   decodes item i (a {@link VitException} makes it a failed item)
+     * @param progress told how many items are done after each batch (and each failed item)
+     */
+    public void run(int count, IntFunction<DecodedImage> images, Sink sink, IntConsumer progress) {
         List<Integer> pending = new ArrayList<>();
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -45,7 +48,7 @@ final class BatchRunner {
             } catch (VitException e) {
                 flush(pending, inputs, sink, progress); // keep the output in input order
                 sink.accept(i, null, e);
-                progress.advance(1);
+                progress.accept(1);
                 continue;
             }
             if (!inputs.isEmpty() && !Arrays.equals(inputs.get(0).shape(), x.shape())) {
@@ -60,7 +63,7 @@ final class BatchRunner {
         flush(pending, inputs, sink, progress);
     }
 
-    private void flush(List<Integer> pending, List<Tensor> inputs, Sink sink, Progress progress) {
+    private void flush(List<Integer> pending, List<Tensor> inputs, Sink sink, IntConsumer progress) {
         if (inputs.isEmpty()) {
             return;
         }
@@ -74,7 +77,7 @@ final class BatchRunner {
         for (int i = 0; i < pending.size(); i++) {
             sink.accept(pending.get(i), Predictions.softmax(logits, i), null);
         }
-        progress.advance(pending.size());
+        progress.accept(pending.size());
         pending.clear();
         inputs.clear();
     }
