@@ -115,7 +115,9 @@ class TornadoEngineProviderTest {
                     "embed.patch_proj", "embed.assemble", "block.norm1", "block.qkv", "block.attention",
                     "block.proj", "block.norm2", "block.fc1", "block.fc2", "head.norm", "head.pool", "head.head");
             assertThat(p.kernels()).allSatisfy(k -> assertThat(k.nanos()).as(k.name()).isPositive());
-            assertThat(p.nanosByMethod()).containsKeys("MatMul.linear", "Norms.layerNorm", "Attention.flash");
+            assertThat(p.nanosByMethod()).containsKeys("Norms.layerNorm", "Attention.flash");
+            // the GEMM's local-tile form on GPUs, its CPU form (linearCpu) on CPU devices
+            assertThat(p.nanosByMethod().keySet()).anyMatch(m -> m.startsWith("MatMul.linear"));
             long sum = p.kernels().stream().mapToLong(DeviceProfile.Kernel::nanos).sum();
             assertThat(Math.abs(sum - p.kernelNanos())).isLessThanOrEqualTo(p.kernels().size());
 
