@@ -160,7 +160,10 @@ public final class MatMul {
         }
     }
 
-    /** {@link #linear} with half-precision weights (converted to float32 as they are staged). */
+    /**
+     * {@link #linear} with half-precision weights (converted to float32 as they are staged). The loop is linear's,
+     * written out again: the weight type differs, and TornadoVM mis-addresses local arrays handed to a helper method.
+     */
     public static void linearHalf(KernelContext ctx, FloatArray x, HalfFloatArray w, FloatArray bias,
             FloatArray residual, FloatArray y, IntArray layer, int rows, int out, int in, int epilogue) {
         int tx = ctx.localIdx;

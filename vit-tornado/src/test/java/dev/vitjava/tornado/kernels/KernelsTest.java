@@ -56,10 +56,11 @@ class KernelsTest {
     }
 
     /**
-     * Runs {@link MatMul#linear} on the second of two layers' weights (so the layer slicing is tested too) and
-     * returns y and its double-precision expectation with the epilogue applied.
+     * Runs {@link MatMul#linear} (or, {@code cpu}, {@link MatMul#linearCpu} on W transposed to (layers·in, out)) on
+     * the second of two layers' weights, so the layer slicing is tested too, and returns the largest difference from
+     * the double-precision result with the epilogue applied.
      */
-    private static double maxLinearError(int rows, int out, int in, int epilogue, long seed) {
+    private static double maxLinearError(int rows, int out, int in, int epilogue, long seed, boolean cpu) {
         Random random = new Random(seed);
         FloatArray x = Device.random(random, rows * in, 1f);
         FloatArray w = Device.random(random, 2 * out * in, 1f);
@@ -68,8 +69,23 @@ class KernelsTest {
         FloatArray y = new FloatArray(rows * out);
         IntArray layer = new IntArray(1);
         layer.set(0, 1);
-        Device.run(Device.graph(x, w, b, residual, layer).task("t", MatMul::linear, new KernelContext(), x, w, b,
-                residual, y, layer, rows, out, in, epilogue), matmulGrid(rows, out), y);
+        if (cpu) {
+            FloatArray wt = new FloatArray(2 * out * in);
+            for (int l = 0; l < 2; l++) {
+                for (int o = 0; o < out; o++) {
+                    for (int i = 0; i < in; i++) {
+                        wt.set(l * out * in + i * out + o, w.get((l * out + o) * in + i));
+                    }
+                }
+            }
+            Device.run(Device.graph(x, wt, b, residual, layer).task("t", MatMul::linearCpu, new KernelContext(), x,
+                    wt, b, residual, y, layer, rows, out, in, epilogue), Device.grid2D(
+                    (out + MatMul.CPU_LOCAL - 1) / MatMul.CPU_LOCAL * MatMul.CPU_LOCAL,
+                    (rows + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS, MatMul.CPU_LOCAL, 1), y);
+        } else {
+            Device.run(Device.graph(x, w, b, residual, layer).task("t", MatMul::linear, new KernelContext(), x, w, b,
+                    residual, y, layer, rows, out, in, epilogue), matmulGrid(rows, out), y);
+        }
         double[] expected = linearExpected(x, w, b, 1, rows, out, in);
         for (int i = 0; i < expected.length; i++) {
             if (epilogue == MatMul.GELU) {
@@ -84,58 +100,30 @@ class KernelsTest {
     @ParameterizedTest(name = "rows={0} out={1} in={2}")
     @MethodSource("linearShapes")
     void linearWithBias(int rows, int out, int in) {
-        assertThat(maxLinearError(rows, out, in, MatMul.BIAS, rows * 31 + out * 7 + in))
+        assertThat(maxLinearError(rows, out, in, MatMul.BIAS, rows * 31 + out * 7 + in, false))
                 .isLessThanOrEqualTo(linearTolerance(in));
     }
 
     @ParameterizedTest(name = "rows={0} out={1} in={2}")
     @MethodSource("linearShapes")
     void linearWithGelu(int rows, int out, int in) {
-        assertThat(maxLinearError(rows, out, in, MatMul.GELU, rows * 17 + out * 5 + in))
+        assertThat(maxLinearError(rows, out, in, MatMul.GELU, rows * 17 + out * 5 + in, false))
                 .isLessThanOrEqualTo(linearTolerance(in) * 1.2);
     }
 
     @ParameterizedTest(name = "rows={0} out={1} in={2}")
     @MethodSource("linearShapes")
     void linearWithResidual(int rows, int out, int in) {
-        assertThat(maxLinearError(rows, out, in, MatMul.RESIDUAL, rows * 13 + out * 3 + in))
+        assertThat(maxLinearError(rows, out, in, MatMul.RESIDUAL, rows * 13 + out * 3 + in, false))
                 .isLessThanOrEqualTo(linearTolerance(in) + 1e-6);
     }
 
-    /** The CPU form on the same data, W transposed to (layers·in, out); each shape with one of the epilogues. */
+    /** The CPU form, each shape with one of the epilogues. */
     @ParameterizedTest(name = "rows={0} out={1} in={2}")
     @MethodSource("linearShapes")
     void linearCpuForm(int rows, int out, int in) {
-        int epilogue = (rows + out + in) % 3;
-        Random random = new Random(rows * 7 + out * 11 + in);
-        FloatArray x = Device.random(random, rows * in, 1f);
-        FloatArray w = Device.random(random, 2 * out * in, 1f);
-        FloatArray b = Device.random(random, 2 * out, 1f);
-        FloatArray residual = Device.random(random, rows * out, 4f);
-        FloatArray wt = new FloatArray(2 * out * in);
-        for (int l = 0; l < 2; l++) {
-            for (int o = 0; o < out; o++) {
-                for (int i = 0; i < in; i++) {
-                    wt.set(l * out * in + i * out + o, w.get((l * out + o) * in + i));
-                }
-            }
-        }
-        FloatArray y = new FloatArray(rows * out);
-        IntArray layer = new IntArray(1);
-        layer.set(0, 1);
-        Device.run(Device.graph(x, wt, b, residual, layer).task("t", MatMul::linearCpu, new KernelContext(), x, wt, b,
-                residual, y, layer, rows, out, in, epilogue), Device.grid2D(
-                (out + MatMul.CPU_LOCAL - 1) / MatMul.CPU_LOCAL * MatMul.CPU_LOCAL,
-                (rows + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS, MatMul.CPU_LOCAL, 1), y);
-        double[] expected = linearExpected(x, w, b, 1, rows, out, in);
-        for (int i = 0; i < expected.length; i++) {
-            if (epilogue == MatMul.GELU) {
-                expected[i] = Erf.gelu(expected[i]);
-            } else if (epilogue == MatMul.RESIDUAL) {
-                expected[i] += residual.get(i);
-            }
-        }
-        assertThat(Device.maxAbsDiff(y, expected)).isLessThanOrEqualTo(linearTolerance(in) * 1.2 + 1e-6);
+        assertThat(maxLinearError(rows, out, in, (rows + out + in) % 3, rows * 7 + out * 11 + in, true))
+                .isLessThanOrEqualTo(linearTolerance(in) * 1.2 + 1e-6);
     }
 
     static uk.ac.manchester.tornado.api.WorkerGrid matmulGrid(int rows, int out) {
