@@ -7,10 +7,23 @@ package dev.vitjava;
 public class VitException extends RuntimeException {
 
     public VitException(String message) {
-        super(message);
+        super(oneLine(message));
     }
 
     public VitException(String message, Throwable cause) {
-        super(message, cause);
+        super(oneLine(message), cause);
+    }
+
+    /**
+     * The text with control characters written as {@code \\uXXXX}: messages often quote names read from files,
+     * and a line break or terminal escape in one must stay visible as text.
+     */
+    public static String oneLine(String message) {
+        if (message == null || message.chars().noneMatch(Character::isISOControl)) {
+            return message;
+        }
+        StringBuilder b = new StringBuilder(message.length());
+        message.chars().forEach(c -> b.append(Character.isISOControl(c) ? String.format("\\u%04x", c) : (char) c));
+        return b.toString();
     }
 }

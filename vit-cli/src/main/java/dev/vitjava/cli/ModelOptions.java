@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 final class ModelOptions {
 
     @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
-            description = "Model directory (model.safetensors + config.json), .safetensors file, or hub id such as"
+            description = "Model directory (weights + config.json), checkpoint file (.safetensors, shard index,"
+                    + " .pth/.pt/.bin/.ckpt torch.save zip, JAX .npz), or hub id such as"
                     + " google/vit-base-patch16-224 or timm/vit_base_patch16_224.augreg2_in21k_ft_in1k"
                     + " (default: the bundled Fashion-MNIST demo model).")
     String model;
@@ -25,12 +26,16 @@ final class ModelOptions {
             description = "Attention heads of a bare checkpoint whose width is not a standard ViT size.")
     int numHeads;
 
+    @Option(names = "--ema",
+            description = "Use the EMA weights of a training checkpoint (state_dict_ema, model_ema or ema).")
+    boolean ema;
+
     @Option(names = "--revision", paramLabel = "REV", defaultValue = "main",
             description = "Hub revision (branch, tag or commit) for a hub model id (default: ${DEFAULT-VALUE}).")
     String revision;
 
     LoadedModel load() {
-        return ModelLoader.load(resolve(), new ModelLoader.Options(config, numHeads));
+        return ModelLoader.load(resolve(), new ModelLoader.Options(config, numHeads, ema));
     }
 
     /** The local directory or file: the demo model, a path, or a hub id (org/name) downloaded into the HF cache. */

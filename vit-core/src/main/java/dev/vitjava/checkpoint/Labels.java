@@ -28,7 +28,7 @@ public final class Labels {
                 try {
                     i = Integer.parseInt(f.getKey());
                 } catch (NumberFormatException e) {
-                    throw new VitException(configFile + ": id2label key '" + f.getKey() + "' is not an integer");
+                    throw new VitException(configFile + ": id2label key '" + Checkpoints.shown(f.getKey()) + "' is not an integer");
                 }
                 if (i < 0 || i >= numClasses) {
                     throw new VitException(configFile + ": id2label has index " + i + " but the model has "
@@ -65,13 +65,7 @@ public final class Labels {
 
     /** One label per line; the count must match the model's classes. */
     public static List<String> fromFile(Path file, int numClasses) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8).stream()
-                    .filter(l -> !l.isBlank()).map(String::strip).toList();
-        } catch (IOException e) {
-            throw new VitException(file + ": cannot read labels: " + e.getMessage());
-        }
+        List<String> lines = fromFile(file);
         if (lines.size() != numClasses) {
             throw new VitException(file + ": " + lines.size() + " labels but the model has " + numClasses + " classes");
         }
@@ -86,5 +80,15 @@ public final class Labels {
             }
         }
         return List.of(out);
+    }
+
+    /** One label per line (blank lines skipped). */
+    public static List<String> fromFile(Path file) {
+        try {
+            return Files.readAllLines(file, StandardCharsets.UTF_8).stream()
+                    .filter(l -> !l.isBlank()).map(String::strip).toList();
+        } catch (IOException e) {
+            throw new VitException(file + ": cannot read labels: " + e.getMessage());
+        }
     }
 }

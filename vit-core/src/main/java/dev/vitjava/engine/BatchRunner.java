@@ -11,14 +11,20 @@ import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 
 /**
- * Classifies a sequence of images: decode, preprocess, batch equal-sized inputs, forward, softmax; reports each
- * item's class probabilities, or its error, in input order. A bad item never costs the others their result.
+ * Runs a sequence of images: decode, preprocess, batch equal-sized inputs, forward; reports each item's result
+ * (class probabilities, or its batch's result and trace), or its error, in input order. A bad item never costs the
+ * others their result.
  */
 public final class BatchRunner {
 
     /** Receives each item's outcome in order: probabilities, or null and the error. */
     public interface Sink {
         void accept(int item, double[] probs, VitException error);
+    }
+
+    /** Receives each item's outcome in order: its batch's result and its row there, or null, -1 and the error. */
+    public interface ResultSink {
+        void accept(int item, InferenceEngine.Result result, int row, VitException error);
     }
 
     private final InferenceEngine engine;
@@ -35,10 +41,19 @@ public final class BatchRunner {
     }
 
     /**
+     * Classifies every item.
+     *
      * @param images   decodes item i (a {@link VitException} makes it a failed item)
      * @param progress told how many items are done after each batch (and each failed item)
      */
     public void run(int count, IntFunction<DecodedImage> images, Sink sink, IntConsumer progress) {
+        run(count, images, TraceRequest.NONE, (item, result, row, error) -> sink.accept(item,
+                result == null ? null : Predictions.softmax(result.logits(), row), error), progress);
+    }
+
+    /** Runs every item, recording what {@code trace} asks for. */
+    public void run(int count, IntFunction<DecodedImage> images, TraceRequest trace, ResultSink sink,
+            IntConsumer progress) {
         List<Integer> pending = new ArrayList<>();
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -46,24 +61,25 @@ public final class BatchRunner {
             try {
                 x = preprocessing.toTensor(images.apply(i));
             } catch (VitException e) {
-                flush(pending, inputs, sink, progress); // keep the output in input order
-                sink.accept(i, null, e);
+                flush(pending, inputs, trace, sink, progress); // keep the output in input order
+                sink.accept(i, null, -1, e);
                 progress.accept(1);
                 continue;
             }
             if (!inputs.isEmpty() && !Arrays.equals(inputs.get(0).shape(), x.shape())) {
-                flush(pending, inputs, sink, progress);
+                flush(pending, inputs, trace, sink, progress);
             }
             pending.add(i);
             inputs.add(x);
             if (inputs.size() == batchSize) {
-                flush(pending, inputs, sink, progress);
+                flush(pending, inputs, trace, sink, progress);
             }
         }
-        flush(pending, inputs, sink, progress);
+        flush(pending, inputs, trace, sink, progress);
     }
 
-    private void flush(List<Integer> pending, List<Tensor> inputs, Sink sink, IntConsumer progress) {
+    private void flush(List<Integer> pending, List<Tensor> inputs, TraceRequest trace, ResultSink sink,
+            IntConsumer progress) {
         if (inputs.isEmpty()) {
             return;
         }
@@ -73,9 +89,9 @@ public final class BatchRunner {
         for (int i = 0; i < inputs.size(); i++) {
             inputs.get(i).data().get(0, batch, i * size, size);
         }
-        Tensor logits = engine.forward(Tensor.of(batch, inputs.size(), chw[0], chw[1], chw[2]), false).logits();
+        InferenceEngine.Result result = engine.forward(Tensor.of(batch, inputs.size(), chw[0], chw[1], chw[2]), trace);
         for (int i = 0; i < pending.size(); i++) {
-            sink.accept(pending.get(i), Predictions.softmax(logits, i), null);
+            sink.accept(pending.get(i), result, i, null);
         }
         progress.accept(pending.size());
         pending.clear();

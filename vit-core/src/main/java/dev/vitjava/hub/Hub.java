@@ -1,6 +1,7 @@
 package dev.vitjava.hub;
 
 import dev.vitjava.VitException;
+import dev.vitjava.checkpoint.ModelFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -31,8 +32,10 @@ import java.util.regex.Pattern;
 public final class Hub {
 
     private static final Pattern REPO_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*");
-    /** The files a ViT needs; the last is optional. */
-    private static final List<String> REQUIRED = List.of("config.json", "model.safetensors");
+    private static final String CONFIG = "config.json";
+    /** Where a repository keeps its weights, in order of preference; an index brings the shards it names. */
+    private static final List<String> WEIGHTS = List.of("model.safetensors", "model.safetensors.index.json",
+            "pytorch_model.bin", "pytorch_model.bin.index.json");
     private static final String OPTIONAL = "preprocessor_config.json";
 
     private final Path cache;
@@ -73,12 +76,25 @@ public final class Hub {
             return cachedSnapshot(repo, revision).orElseThrow(() -> new VitException(repoId
                     + ": not in the Hugging Face cache (" + cache + ") and HF_HUB_OFFLINE is set"));
         }
-        String commit = null;
-        for (String file : REQUIRED) {
-            commit = fetch(repoId, revision, repo, file, true);
+        String commit = fetch(repoId, revision, repo, CONFIG, true);
+        Path snapshot = repo.resolve("snapshots").resolve(commit);
+        String weights = null;
+        for (String file : WEIGHTS) {
+            if (fetch(repoId, revision, repo, file, false) != null) {
+                weights = file;
+                break;
+            }
+        }
+        if (weights == null) {
+            throw new VitException(repoId + ": no weights on the hub (looked for " + String.join(", ", WEIGHTS) + ")");
+        }
+        if (weights.endsWith(".index.json")) {
+            for (String shard : ModelFiles.shards(snapshot.resolve(weights))) {
+                fetch(repoId, revision, repo, shard, true);
+            }
         }
         fetch(repoId, revision, repo, OPTIONAL, false);
-        return repo.resolve("snapshots").resolve(commit);
+        return snapshot;
     }
 
     private Optional<Path> cachedSnapshot(Path repo, String revision) {
@@ -86,7 +102,8 @@ public final class Hub {
             Path ref = repo.resolve("refs").resolve(revision);
             String commit = Files.isRegularFile(ref) ? Files.readString(ref).strip() : revision;
             Path snap = repo.resolve("snapshots").resolve(commit);
-            return REQUIRED.stream().allMatch(f -> Files.exists(snap.resolve(f))) ? Optional.of(snap) : Optional.empty();
+            return Files.exists(snap.resolve(CONFIG)) && WEIGHTS.stream().anyMatch(f -> Files.exists(snap.resolve(f)))
+                    ? Optional.of(snap) : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
         }

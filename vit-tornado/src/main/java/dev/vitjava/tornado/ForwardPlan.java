@@ -68,7 +68,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  *   └───┬───┘
  *   ┌───▼─┐
  *   │ qkv │──▶ qkv (N·T, 3D) = h · Wqkvᵀ + b                 [q | k | v], head-major
- *   └───┬─┘
+ *   └───┬─┘                                                (trace: copied out as "block{layer}_q", "_k")
  *   ┌───▼───────┐
  *   │ attention │──▶ attn (N·T, D) = softmax(q kᵀ / √hd) v   flash: online softmax in registers;
  *   └───┬───────┘                                             trace: probs (N, heads, T, T) copied out as
@@ -127,6 +127,7 @@ final class ForwardPlan implements AutoCloseable {
     private final FloatArray x;
     private final FloatArray probs;
     private final FloatArray blockOut;
+    private final FloatArray qkvOut;
     private final FloatArray normed;
     private final FloatArray preLogits;
     private final FloatArray logits;
@@ -192,6 +193,7 @@ final class ForwardPlan implements AutoCloseable {
         FloatArray mlp = new FloatArray(rows * hidden);
         probs = trace ? new FloatArray(n * heads * tokens * tokens) : null;
         blockOut = trace ? new FloatArray(rows * d) : null;
+        qkvOut = trace ? new FloatArray(rows * 3 * d) : null;
         normed = w.norm != null ? new FloatArray(rows * d) : null;
         FloatArray pooled = new FloatArray(n * d);
         preLogits = w.fcNorm != null ? new FloatArray(n * d) : pooled;
@@ -262,8 +264,10 @@ final class ForwardPlan implements AutoCloseable {
         if (trace) {
             // x belongs to the embedding graph (which frees it): the trace copies it into a buffer of this graph
             block.task("trace_out", Embedding::copy, ctx, x, blockOut, rows * d)
-                    .transferToHost(DataTransferMode.EVERY_EXECUTION, blockOut, probs);
+                    .task("trace_qkv", Embedding::copy, ctx, qkv, qkvOut, rows * 3 * d)
+                    .transferToHost(DataTransferMode.EVERY_EXECUTION, blockOut, qkvOut, probs);
             grid1D(g, "trace_out", rows * d, LOCAL_1D);
+            grid1D(g, "trace_qkv", rows * 3 * d, LOCAL_1D);
         }
         gridRows(g, "norm1", rows);
         gridMatMul(g, "qkv", rows, 3 * d);
@@ -414,6 +418,10 @@ final class ForwardPlan implements AutoCloseable {
             layer.set(0, i);
             execute(1, profile);
             if (key.trace()) {
+                int d = c.embedDim();
+                trace.blockQk(i, () -> Trace.splitHeads(FloatArrays.toHeap(qkvOut), 3 * d, 0, key.batch(), tokens,
+                        c.numHeads(), c.headDim()), () -> Trace.splitHeads(FloatArrays.toHeap(qkvOut), 3 * d, d,
+                        key.batch(), tokens, c.numHeads(), c.headDim()));
                 trace.blockAttn(i, () -> FloatArrays.toHeap(probs));
                 trace.blockOut(i, () -> FloatArrays.toHeap(blockOut));
             }
@@ -458,7 +466,7 @@ final class ForwardPlan implements AutoCloseable {
     }
 
     private static final List<String> TASK_ORDER = List.of("im2col", "patch_proj", "assemble", "norm1", "qkv",
-            "attention", "proj", "norm2", "fc1", "fc2", "trace_out", "norm", "pool", "fc_norm", "head");
+            "attention", "proj", "norm2", "fc1", "fc2", "trace_out", "trace_qkv", "norm", "pool", "fc_norm", "head");
 
     private static int taskOrder(String name) {
         return TASK_ORDER.indexOf(name.substring(name.indexOf('.') + 1));
