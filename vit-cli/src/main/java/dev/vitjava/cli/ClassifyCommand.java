@@ -11,7 +11,7 @@ import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
 import dev.vitjava.engine.Predictions.Ranked;
-import dev.vitjava.image.ImageDecoder;
+import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.Preprocessing;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,11 +31,14 @@ import picocli.CommandLine.Spec;
 
 /** Classifies image files and directories. */
 @Command(name = "classify", mixinStandardHelpOptions = true,
-        description = {"Classify images (files, or directories searched recursively) and print the top classes.",
+        description = {"Classify images and print the top classes. PATHs are image files, directories",
+            "(searched recursively) or - for one image on stdin.",
             "Formats: text  'FILE: LABEL PROB | LABEL PROB | ...' per image;",
-            "         json  one {\"file\", \"top\": [{\"index\", \"label\", \"prob\"}]} object per line;",
-            "         csv   header file,rank,index,label,prob then one row per image and rank.",
-            "Unreadable files are reported on stderr and skipped; the exit code is 1 if any failed."})
+            "         json  {\"file\", \"top\": [{\"index\", \"label\", \"prob\", \"score\"}]} per line",
+            "               (score = prob, the Hugging Face pipeline's name);",
+            "         csv   header file,rank,index,label,prob; a row per image and rank.",
+            "Unreadable files are reported on stderr and skipped; the exit code is 1 if any",
+            "failed."})
 final class ClassifyCommand implements Callable<Integer> {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -53,14 +57,17 @@ final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     PreprocessOptions preprocessOptions;
 
-    @Parameters(arity = "1..*", paramLabel = "PATH", description = "Image files or directories.")
+    @Parameters(arity = "1..*", paramLabel = "PATH", description = "Image files or directories; - reads one image"
+            + " from stdin.")
     List<Path> paths;
 
-    @Option(names = {"-k", "--top-k"}, paramLabel = "K", defaultValue = "5",
+    @Option(names = {"-k", "--top-k", "--topk"}, paramLabel = "K", defaultValue = "5",
+            converter = OptionValues.Positive.class,
             description = "Classes to show per image (default: ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "16", description = "Images per batch (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-b", "--batch", "--batch-size"}, paramLabel = "B", defaultValue = "16",
+            converter = OptionValues.Positive.class, description = "Images per batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
@@ -75,19 +82,13 @@ final class ClassifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (topK < 1) {
-            throw new VitException("--top-k must be at least 1, not " + topK);
-        }
-        if (batch < 1) {
-            throw new VitException("--batch must be at least 1, not " + batch);
-        }
         List<Path> files = expand(paths);
         engineOptions.prepare();
         LoadedModel model = modelOptions.load();
         List<String> labels = labelsFile != null
                 ? Labels.fromFile(labelsFile, model.model().config().numClasses()) : model.labels();
         Preprocessing preprocessing = preprocessOptions.forModel(model);
-        ImageDecoder decoder = preprocessOptions.decoder();
+        Function<Path, DecodedImage> reader = preprocessOptions.reader(preprocessing);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (format == Format.csv) {
@@ -97,7 +98,7 @@ final class ClassifyCommand implements Callable<Integer> {
         try (InferenceEngine engine = engineOptions.create(model.model());
              Progress progress = new Progress("classify", files.size(), quiet)) {
             new BatchRunner(engine, preprocessing, batch).run(files.size(),
-                    i -> decoder.decode(files.get(i), preprocessing.mode()),
+                    i -> reader.apply(files.get(i)),
                     (i, probs, error) -> {
                         if (error != null) {
                             failures[0]++;
@@ -136,7 +137,8 @@ final class ClassifyCommand implements Callable<Integer> {
     static ObjectNode jsonLine(String file, List<Ranked> top) {
         ObjectNode line = JSON.createObjectNode().put("file", file);
         ArrayNode list = line.putArray("top");
-        top.forEach(r -> list.addObject().put("index", r.index()).put("label", r.label()).put("prob", r.prob()));
+        top.forEach(r -> list.addObject().put("index", r.index()).put("label", r.label()).put("prob", r.prob())
+                .put("score", r.prob()));
         return line;
     }
 

@@ -63,7 +63,19 @@ public final class ModelLoader {
         return new LoadedModel(weightsFile, st.format(), st.notes(), files, naming.naming(),
                 configFile != null ? configFile.toString() : "tensor shapes", new ViTModel(config, weights),
                 labels, st.tensors(), () -> PreprocessingReader.forModel(naming.naming(), config.imgHeight(),
-                        config.imgWidth(), config.inChans(), configJson, preprocessorJson));
+                        config.imgWidth(), config.inChans(), configJson, preprocessorJson),
+                preprocessingOrigin(configJson, preprocessorJson));
+    }
+
+    /** The object {@link PreprocessingReader#forModel} reads, chosen the same way. */
+    private static LoadedModel.PreprocessingOrigin preprocessingOrigin(JsonNode config, JsonNode preprocessorConfig) {
+        if (preprocessorConfig != null && preprocessorConfig.isObject()) {
+            return new LoadedModel.PreprocessingOrigin("preprocessor_config.json ", preprocessorConfig);
+        }
+        if (config != null && config.path("pretrained_cfg").isObject()) {
+            return new LoadedModel.PreprocessingOrigin("config.json pretrained_cfg.", config.get("pretrained_cfg"));
+        }
+        return new LoadedModel.PreprocessingOrigin(null, null);
     }
 
     /** The shape of a canonical tensor (its sources concatenated along dimension 0), or null when absent. */

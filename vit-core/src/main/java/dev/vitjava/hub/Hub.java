@@ -64,6 +64,11 @@ public final class Hub {
                 progress);
     }
 
+    /** The hub's address ({@code HF_ENDPOINT}, default https://huggingface.co). */
+    public String endpoint() {
+        return endpoint;
+    }
+
     /** Whether {@code id} looks like {@code org/name} (and so is meant for the hub, not a local path). */
     public static boolean isRepoId(String id) {
         return REPO_ID.matcher(id).matches() && !id.endsWith(".safetensors");
@@ -177,22 +182,27 @@ public final class Hub {
             have = 0;
         }
         Progress bar = new Progress(progress, label, size);
+        long done = have;
         try (InputStream in = response.body();
              OutputStream out = Files.newOutputStream(partial, StandardOpenOption.CREATE,
                      resumed ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING,
                      StandardOpenOption.WRITE)) {
             byte[] buffer = new byte[1 << 16];
-            long done = have;
             for (int n; (n = in.read(buffer)) > 0; ) {
                 out.write(buffer, 0, n);
                 done += n;
                 bar.update(done);
             }
-            bar.finish(done);
             if (size >= 0 && done != size) {
-                throw new IOException("connection closed after " + done + " of " + size + " bytes; run again to resume");
+                throw new IOException("the connection closed early");
             }
+        } catch (IOException e) {
+            bar.end(); // the error gets a line of its own, not the end of the bar's
+            throw new VitException(label + ": download stopped after " + String.format("%.1f", done / 1e6)
+                    + (size >= 0 ? " of " + String.format("%.1f", size / 1e6) : "") + " MB (" + e.getMessage()
+                    + "); run the command again to resume it");
         }
+        bar.finish(done);
         Files.move(partial, blob, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
@@ -202,6 +212,7 @@ public final class Hub {
         private final String label;
         private final long total;
         private long lastPrint;
+        private boolean drawn;
 
         Progress(PrintStream out, String label, long total) {
             this.out = out;
@@ -211,7 +222,7 @@ public final class Hub {
 
         void update(long done) {
             long now = System.nanoTime();
-            if (out != null && now - lastPrint > 200_000_000L) {
+            if (out != null && (!drawn || now - lastPrint > 200_000_000L)) {
                 lastPrint = now;
                 print(done);
             }
@@ -220,12 +231,21 @@ public final class Hub {
         void finish(long done) {
             if (out != null) {
                 print(done);
+                end();
+            }
+        }
+
+        /** Ends the bar's line, if one was drawn. */
+        void end() {
+            if (out != null && drawn) {
                 out.print('\n');
                 out.flush();
+                drawn = false;
             }
         }
 
         private void print(long done) {
+            drawn = true;
             String amount = String.format("%.1f MB", done / 1e6);
             if (total > 0) {
                 int width = 30;
