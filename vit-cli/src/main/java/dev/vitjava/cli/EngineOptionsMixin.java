@@ -40,6 +40,28 @@ final class EngineOptionsMixin {
             description = "Device for the tornado backend, as backend:device (e.g. 0:1; see 'vit devices').")
     String device;
 
+    @Option(names = "--precision", paramLabel = "P",
+            description = "tornado: weight matrices in fp32 or fp16 (half floats, float32 accumulation; needs a "
+                    + "device with half precision, e.g. any CUDA GPU) (default: fp32).")
+    String precision;
+
+    @Option(names = "--fast-math", description = "tornado: OpenCL's -cl-fast-relaxed-math -cl-mad-enable (TornadoVM's"
+            + " default; off here to keep IEEE float results).")
+    boolean fastMath;
+
+    @Option(names = "--device-memory", paramLabel = "SIZE",
+            description = "tornado: TornadoVM's device heap, e.g. 16GB (default: TornadoVM's 4GB).")
+    String deviceMemory;
+
+    @Option(names = "--cuda-graph", description = "tornado on a PTX device: replay each task graph as a CUDA graph.")
+    boolean cudaGraph;
+
+    @Option(names = "--print-kernels", description = "tornado: print each generated kernel (OpenCL C or PTX).")
+    boolean printKernels;
+
+    @Option(names = "--thread-info", description = "tornado: print each kernel's launch grid.")
+    boolean threadInfo;
+
     /** Backends that a build can add, and what the user must do to get one (for the error when it is missing). */
     static final Map<String, String> OPTIONAL_BACKENDS = Map.of("tornado", "it needs a TornadoVM SDK "
             + "(https://github.com/beehive-lab/TornadoVM); install one, set TORNADOVM_HOME, and rebuild with ./build "
@@ -83,7 +105,15 @@ final class EngineOptionsMixin {
     }
 
     InferenceEngine create(ViTModel model) {
-        return provider().create(model, EngineOptions.defaults().withThreads(threads).with("device", device));
+        return provider().create(model, EngineOptions.defaults().withThreads(threads).with("device", device)
+                .with("precision", precision).with("device-memory", deviceMemory)
+                .with("fast-math", flag(fastMath)).with("cuda-graph", flag(cudaGraph))
+                .with("print-kernels", flag(printKernels)).with("thread-info", flag(threadInfo)));
+    }
+
+    /** A flag as a setting: "true", or absent (so the backend's own default, or its system property, applies). */
+    private static String flag(boolean on) {
+        return on ? "true" : null;
     }
 
     private EngineProvider provider() {

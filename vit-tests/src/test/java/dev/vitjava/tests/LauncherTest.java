@@ -200,6 +200,7 @@ class LauncherTest {
         Files.createDirectories(root.resolve("scripts"));
         Files.copy(ROOT.resolve("vit"), root.resolve("vit"));
         Files.copy(ROOT.resolve("scripts/jdk.sh"), root.resolve("scripts/jdk.sh"));
+        Files.copy(ROOT.resolve("scripts/jvm-flags.sh"), root.resolve("scripts/jvm-flags.sh"));
         Path log = root.resolve("build.log");
         Files.writeString(root.resolve("build"), "#!/bin/sh\necho \"$@\" >> " + quote(log) + "\nexit 3\n");
         root.resolve("build").toFile().setExecutable(true);

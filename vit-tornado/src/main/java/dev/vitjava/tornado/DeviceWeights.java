@@ -4,59 +4,159 @@ import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
 import dev.vitjava.tensor.Tensor;
-import java.util.ArrayList;
+import dev.vitjava.tornado.kernels.MatMul;
 import java.util.List;
+import java.util.function.Function;
+import uk.ac.manchester.tornado.api.types.HalfFloat;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.HalfFloatArray;
 
 /**
  * The model's parameters as TornadoVM arrays, made once per engine and shared by all its plans (each plan moves
- * them to the device once, {@code FIRST_EXECUTION}). Absent parameters become zeros of the right size (a
- * missing qkv bias), or stay null where the graph leaves the step out (norm, fc_norm).
+ * them to the device once, {@code FIRST_EXECUTION}).
+ *
+ * <p>The blocks' parameters of one kind lie concatenated, block after block, in one array ({@code qkv} holds every
+ * block's qkv weight), so that one compiled block graph serves every block: the kernels pick the block's slice
+ * with a layer index. With {@link Precision#FP16} the matrices of the blocks, the patch embedding and the head are
+ * stored as half floats (the kernels accumulate in float32); biases and norms stay float32. For CPU devices the
+ * float32 matrices are stored transposed ({@link MatMul#linearCpu}). Absent parameters
+ * become zeros of the right size (a missing qkv bias), or stay null where the graph leaves the step out (norm,
+ * fc_norm).
  */
 final class DeviceWeights {
 
-    /** A linear layer: weight (out, in) row-major and bias (out). */
-    record Linear(FloatArray weight, FloatArray bias, int out, int in) {
+    /** How the matrices are stored on the device. */
+    enum Precision {
+        FP32, FP16;
+
+        static Precision parse(String s) {
+            return switch (s == null ? "fp32" : s.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "fp32", "float32" -> FP32;
+                case "fp16", "float16", "half" -> FP16;
+                default -> throw new dev.vitjava.VitException("unknown precision '" + s + "' (expected fp32 or fp16)");
+            };
+        }
     }
 
-    /** A LayerNorm's scale and shift. */
+    /**
+     * A matrix of one or more layers, (layers·out, in) row-major: exactly one of {@code f32} and {@code f16} is
+     * set.
+     */
+    record Matrix(FloatArray f32, HalfFloatArray f16, int out, int in) {
+        Object array() {
+            return f32 != null ? f32 : f16;
+        }
+    }
+
+    /** A linear layer (or the same layer of every block): weight and bias (layers·out). */
+    record Linear(Matrix weight, FloatArray bias) {
+        int out() {
+            return weight.out();
+        }
+
+        int in() {
+            return weight.in();
+        }
+    }
+
+    /** A LayerNorm's scale and shift (layers·dim). */
     record Norm(FloatArray weight, FloatArray bias) {
     }
 
-    record Block(Norm norm1, Linear qkv, Linear proj, Norm norm2, Linear fc1, Linear fc2) {
-    }
-
+    final Precision precision;
+    /** Matrices stored (layers·in, out) instead of (layers·out, in): for {@link MatMul#linearCpu} on CPU devices. */
+    final boolean transposed;
     final Linear patchEmbed;
     /** (D); zeros without a class token (never read then). */
     final FloatArray clsToken;
-    final List<Block> blocks;
+    /** Every block's parameters, concatenated per kind. */
+    final Norm norm1;
+    final Linear qkv;
+    final Linear proj;
+    final Norm norm2;
+    final Linear fc1;
+    final Linear fc2;
     final Norm norm;
     final Norm fcNorm;
     final Linear head;
 
-    DeviceWeights(ViTModel model) {
+    DeviceWeights(ViTModel model, Precision precision, boolean transposed) {
+        this.precision = precision;
+        this.transposed = transposed;
         ViTConfig c = model.config();
         ViTWeights w = model.weights();
-        patchEmbed = linear(w.patchEmbed());
+        List<ViTWeights.Block> blocks = w.blocks();
+        patchEmbed = linear(List.of(w.patchEmbed()));
         clsToken = w.clsToken() != null ? FloatArrays.of(w.clsToken()) : FloatArrays.zeros(c.embedDim());
-        List<Block> list = new ArrayList<>();
-        for (ViTWeights.Block b : w.blocks()) {
-            list.add(new Block(norm(b.norm1()), linear(b.qkv()), linear(b.proj()), norm(b.norm2()), linear(b.fc1()),
-                    linear(b.fc2())));
+        norm1 = norm(blocks, ViTWeights.Block::norm1);
+        qkv = linear(blocks.stream().map(ViTWeights.Block::qkv).toList());
+        proj = linear(blocks.stream().map(ViTWeights.Block::proj).toList());
+        norm2 = norm(blocks, ViTWeights.Block::norm2);
+        fc1 = linear(blocks.stream().map(ViTWeights.Block::fc1).toList());
+        fc2 = linear(blocks.stream().map(ViTWeights.Block::fc2).toList());
+        norm = w.norm() != null ? norm(List.of(w.norm()), n -> n) : null;
+        fcNorm = w.fcNorm() != null ? norm(List.of(w.fcNorm()), n -> n) : null;
+        head = linear(List.of(w.head()));
+    }
+
+    /** Bytes the weights take on the device. */
+    long deviceBytes() {
+        long bytes = clsToken.getNumBytesOfSegment();
+        for (Linear l : new Linear[] {patchEmbed, qkv, proj, fc1, fc2, head}) {
+            bytes += (l.weight().f32() != null ? l.weight().f32().getNumBytesOfSegment()
+                    : l.weight().f16().getNumBytesOfSegment()) + l.bias().getNumBytesOfSegment();
         }
-        blocks = List.copyOf(list);
-        norm = w.norm() != null ? norm(w.norm()) : null;
-        fcNorm = w.fcNorm() != null ? norm(w.fcNorm()) : null;
-        head = linear(w.head());
+        for (Norm n : new Norm[] {norm1, norm2, norm, fcNorm}) {
+            if (n != null) {
+                bytes += n.weight().getNumBytesOfSegment() + n.bias().getNumBytesOfSegment();
+            }
+        }
+        return bytes;
     }
 
-    private static Linear linear(ViTWeights.Linear l) {
-        Tensor bias = l.bias();
-        FloatArray b = bias != null ? FloatArrays.of(bias) : FloatArrays.zeros(l.outFeatures());
-        return new Linear(FloatArrays.of(l.weight()), b, l.outFeatures(), l.inFeatures());
+    private Linear linear(List<ViTWeights.Linear> layers) {
+        int out = layers.get(0).outFeatures();
+        int in = layers.get(0).inFeatures();
+        int perLayer = out * in;
+        FloatArray bias = new FloatArray(layers.size() * out);
+        bias.init(0f);
+        FloatArray f32 = precision == Precision.FP32 ? new FloatArray(layers.size() * perLayer) : null;
+        HalfFloatArray f16 = precision == Precision.FP16 ? new HalfFloatArray(layers.size() * perLayer) : null;
+        float[] chunk = new float[perLayer];
+        for (int l = 0; l < layers.size(); l++) {
+            Tensor weight = layers.get(l).weight();
+            weight.data().get(0, chunk, 0, perLayer);
+            int base = l * perLayer;
+            for (int i = 0; i < perLayer; i++) {
+                if (transposed) {
+                    f32.set(base + (i % in) * out + i / in, chunk[i]);
+                } else if (f32 != null) {
+                    f32.set(base + i, chunk[i]);
+                } else {
+                    f16.set(base + i, new HalfFloat(chunk[i]));
+                }
+            }
+            Tensor b = layers.get(l).bias();
+            if (b != null) {
+                for (int i = 0; i < out; i++) {
+                    bias.set(l * out + i, b.get(i));
+                }
+            }
+        }
+        return new Linear(new Matrix(f32, f16, out, in), bias);
     }
 
-    private static Norm norm(ViTWeights.Norm n) {
-        return new Norm(FloatArrays.of(n.weight()), FloatArrays.of(n.bias()));
+    private static <T> Norm norm(List<T> owners, Function<T, ViTWeights.Norm> get) {
+        int dim = get.apply(owners.get(0)).weight().size();
+        FloatArray weight = new FloatArray(owners.size() * dim);
+        FloatArray bias = new FloatArray(owners.size() * dim);
+        for (int l = 0; l < owners.size(); l++) {
+            ViTWeights.Norm n = get.apply(owners.get(l));
+            for (int i = 0; i < dim; i++) {
+                weight.set(l * dim + i, n.weight().get(i));
+                bias.set(l * dim + i, n.bias().get(i));
+            }
+        }
+        return new Norm(weight, bias);
     }
 }

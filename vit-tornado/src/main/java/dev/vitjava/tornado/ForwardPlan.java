@@ -30,18 +30,22 @@ import uk.ac.manchester.tornado.api.WorkerGrid2D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.enums.ProfilerMode;
+import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * The ViT forward pass for one input shape (batch, patch grid) as TornadoVM task graphs in one execution plan,
  * built and JIT-compiled once and then reused by every call with that shape.
  *
- * <p>The plan has one task graph for the embedding, one per transformer block and one for the head, run in that
- * order. Each graph moves its own weights to the device on the first execution only; the residual stream and
- * the block scratch buffers stay on the device from graph to graph ({@code persistOnDevice} /
- * {@code consumeFromDevice}); only the pixels go in on every call, and only the logits and pre-logits come back
- * (with the intermediates when the plan traces). The grid scheduler beside the graphs gives every task an
- * explicit worker grid.
+ * <p>The plan has three task graphs: the embedding, one transformer block, and the head. The block graph runs
+ * depth times, once per block: the blocks' weights lie concatenated per kind ({@link DeviceWeights}) and a
+ * one-element layer index, copied in before each run, selects the block's slice in every kernel, so the plan
+ * compiles 7 block kernels whatever the depth. Every graph moves its weights to the device on the first execution
+ * only; the residual stream x and the block scratch buffers stay on the device from graph to graph
+ * ({@code persistOnDevice} / {@code consumeFromDevice}); only the pixels (and the layer index) go in on every call,
+ * and only the logits and pre-logits come back (with the intermediates when the plan traces). The grid scheduler
+ * beside the graphs gives every task an explicit worker grid.
  *
  * <pre>
  * ═════════════════════════════ graph "embed" ═════════════════════════════
@@ -51,24 +55,24 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
  *   │ im2col │──▶ patches (N·G, C·p·p)                    G = gh·gw patches
  *   └───┬────┘
  *   ┌───▼────────┐
- *   │ patch_proj │──▶ patch tokens (N·G, D) = patches · Wpeᵀ + b   (tiled matmul)
+ *   │ patch_proj │──▶ patch tokens (N·G, D) = patches · Wpeᵀ + b   (register-tiled matmul)
  *   └───┬────────┘
  *   ┌───▼──────┐
  *   │ assemble │──▶ x (N·T, D) = [cls | patch tokens] + pos        T = prefix + G
  *   └───┬──────┘
  *       │ x persists on the device            (trace: copied out as "embed")
- * ═════════════════════════ graph "block{i}", i = 0 … depth-1 ═════════════════════════
- *       │ x consumed from the previous graph (with h, qkv, attn, x_mid, mlp: block scratch, owned by block0)
+ * ═════════════════ graph "block", run for layer = 0 … depth-1 ═════════════════
+ *       │ x consumed from the embedding graph, updated in place
  *   ┌───▼───┐
  *   │ norm1 │──▶ h = LayerNorm(x)                            (local-memory row reduction)
  *   └───┬───┘
  *   ┌───▼─┐
  *   │ qkv │──▶ qkv (N·T, 3D) = h · Wqkvᵀ + b                 [q | k | v], head-major
- *   └───┬─┘                                                (trace: one per block, out as "block{i}_q", "_k")
+ *   └───┬─┘                                                (trace: copied out as "block{layer}_q", "_k")
  *   ┌───▼───────┐
- *   │ attention │──▶ attn (N·T, D) = softmax(q kᵀ / √hd) v   per (image, head, query)
- *   └───┬───────┘──▶ probs (N, heads, T, T)                   (trace: copied out as "block{i}_attn")
- *   ┌───▼──┐
+ *   │ attention │──▶ attn (N·T, D) = softmax(q kᵀ / √hd) v   flash: online softmax in registers;
+ *   └───┬───────┘                                             trace: probs (N, heads, T, T) copied out as
+ *   ┌───▼──┐                                                  "block{layer}_attn"
  *   │ proj │──▶ x_mid = x + attn · Wprojᵀ + b                 (residual fused)
  *   └───┬──┘
  *   ┌───▼───┐
@@ -78,9 +82,8 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
  *   │ fc1 │──▶ mlp (N·T, hidden) = gelu(h · W1ᵀ + b1)        (exact GELU fused)
  *   └───┬─┘
  *   ┌───▼─┐
- *   │ fc2 │──▶ x = x_mid + mlp · W2ᵀ + b2                    (residual fused; trace: a new buffer per
- *   └───┬─┘                                                   block, copied out as "block{i}_out")
- *       │ x to the next graph
+ *   │ fc2 │──▶ x = x_mid + mlp · W2ᵀ + b2                    (residual fused; trace: copied out as
+ *   └───┬─┘                                                   "block{layer}_out")
  * ═════════════════════════════ graph "head" ═════════════════════════════
  *   ┌──────┐
  *   │ norm │──▶ tokens (N·T, D) = LayerNorm(x)          (if the model has a final norm; trace: "tokens_normed")
@@ -121,15 +124,17 @@ final class ForwardPlan implements AutoCloseable {
     private final int rows;
 
     private final FloatArray pixels;
-    private final FloatArray embed;
-    private final FloatArray[] qkvs;
-    private final FloatArray[] probs;
-    private final FloatArray[] blockOut;
+    private final FloatArray x;
+    private final FloatArray probs;
+    private final FloatArray blockOut;
+    private final FloatArray qkvOut;
     private final FloatArray normed;
     private final FloatArray preLogits;
     private final FloatArray logits;
+    /** The block graph's layer index, copied in before each of its runs. */
+    private final IntArray layer = new IntArray(1);
 
-    /** TornadoVM's graph names (unique per plan) and ours ("embed", "block0", …, "head"), in run order. */
+    /** TornadoVM's graph names (unique per plan) and ours ("embed", "block", "head"), in plan order. */
     private final List<String> graphNames = new ArrayList<>();
     private final List<String> logicalNames = new ArrayList<>();
     private final GridScheduler grids = new GridScheduler();
@@ -137,8 +142,10 @@ final class ForwardPlan implements AutoCloseable {
     private final String deviceName;
     final long compileNanos;
     private boolean profilerOn;
+    /** The GEMM's CPU form ({@link MatMul#linearCpu}, transposed weights) rather than the local-memory tiles. */
+    private final boolean transposed;
 
-    ForwardPlan(ViTModel model, DeviceWeights w, Key key, TornadoDevice device) {
+    ForwardPlan(ViTModel model, DeviceWeights w, Key key, TornadoDevice device, TornadoSettings settings) {
         this.key = key;
         this.c = model.config();
         int n = key.batch();
@@ -151,7 +158,6 @@ final class ForwardPlan implements AutoCloseable {
         int d = c.embedDim();
         int heads = c.numHeads();
         int hidden = c.mlpHidden();
-        int depth = c.depth();
         int k = channels * p * p;
         this.tokens = prefix + patches;
         this.rows = n * tokens;
@@ -159,39 +165,50 @@ final class ForwardPlan implements AutoCloseable {
         checkSize((long) rows * Math.max(3L * d, hidden), "activations");
         checkSize((long) n * patches * k, "patches");
         checkSize((long) n * channels * height * width, "pixels");
+        if (c.headDim() > Attention.MAX_HEAD_DIM) {
+            throw new VitException("the tornado backend handles heads of up to " + Attention.MAX_HEAD_DIM
+                    + " dimensions; this model's are " + c.headDim());
+        }
         long maxGroup = TornadoDevices.maxWorkGroup(device);
-        if (maxGroup < (long) MatMul.TILE * MatMul.TILE || maxGroup < LOCAL_1D) {
+        int needed = Math.max(MatMul.TX * MatMul.TY, LOCAL_1D);
+        if (maxGroup < needed) {
             throw new VitException("TornadoVM device " + TornadoDevices.name(device) + " allows work-groups of "
-                    + maxGroup + " work-items; the tornado backend needs " + MatMul.TILE * MatMul.TILE);
+                    + maxGroup + " work-items; the tornado backend needs " + needed);
         }
         boolean trace = key.trace();
         float eps = (float) c.layerNormEps();
         String prefixName = "vit" + SERIAL.incrementAndGet() + "_";
+        boolean half = w.precision == DeviceWeights.Precision.FP16;
+        this.transposed = w.transposed;
 
         pixels = new FloatArray(n * channels * height * width);
         FloatArray patchRows = new FloatArray(n * patches * k);
         FloatArray patchTokens = new FloatArray(n * patches * d);
         FloatArray pos = FloatArrays.of(model.posEmbed(key.gridH(), key.gridW()));
-        embed = new FloatArray(rows * d);
+        x = new FloatArray(rows * d);
         FloatArray h = new FloatArray(rows * d);
-        // a tracing plan gives every block its own qkv (copied out as block{i}_q and _k), like its probabilities
-        FloatArray qkv = trace ? null : new FloatArray(rows * 3 * d);
+        FloatArray qkv = new FloatArray(rows * 3 * d);
         FloatArray attn = new FloatArray(rows * d);
         FloatArray xMid = new FloatArray(rows * d);
         FloatArray mlp = new FloatArray(rows * hidden);
-        qkvs = new FloatArray[depth];
-        probs = new FloatArray[depth];
-        blockOut = new FloatArray[depth];
-        FloatArray sharedProbs = trace ? null : new FloatArray(n * heads * tokens * tokens);
-        for (int i = 0; i < depth; i++) {
-            qkvs[i] = trace ? new FloatArray(rows * 3 * d) : qkv;
-            probs[i] = trace ? new FloatArray(n * heads * tokens * tokens) : sharedProbs;
-            blockOut[i] = trace ? new FloatArray(rows * d) : embed;
-        }
+        probs = trace ? new FloatArray(n * heads * tokens * tokens) : null;
+        blockOut = trace ? new FloatArray(rows * d) : null;
+        qkvOut = trace ? new FloatArray(rows * 3 * d) : null;
         normed = w.norm != null ? new FloatArray(rows * d) : null;
         FloatArray pooled = new FloatArray(n * d);
         preLogits = w.fcNorm != null ? new FloatArray(n * d) : pooled;
         logits = new FloatArray(n * c.numClasses());
+        // layer 0 for the embedding's and the head's linear layers and norms; one array per graph, since two graphs
+        // that both move an array to the device both free it on close
+        IntArray first = new IntArray(1);
+        first.init(0);
+        IntArray firstOfHead = new IntArray(1);
+        firstOfHead.init(0);
+        // what the linear layers without a residual get as one (never read): an array passed twice to a task is
+        // freed twice when the plan closes, and each graph needs its own
+        FloatArray noResidualEmbed = FloatArrays.zeros(1);
+        FloatArray noResidualBlock = FloatArrays.zeros(1);
+        FloatArray noResidualHead = FloatArrays.zeros(1);
         KernelContext ctx = new KernelContext();
         List<ImmutableTaskGraph> graphs = new ArrayList<>();
 
@@ -199,80 +216,77 @@ final class ForwardPlan implements AutoCloseable {
         String g = name(prefixName, "embed");
         TaskGraph embedGraph = new TaskGraph(g)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, pixels)
-                .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.patchEmbed.weight(), w.patchEmbed.bias(),
-                        w.clsToken, pos)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.patchEmbed.weight().array(),
+                        w.patchEmbed.bias(), w.clsToken, pos, first, noResidualEmbed)
                 .task("im2col", Embedding::im2col, ctx, pixels, patchRows, n, channels, height, width, p,
-                        key.gridW(), patches)
-                .task("patch_proj", MatMul::linear, ctx, patchRows, w.patchEmbed.weight(), w.patchEmbed.bias(),
-                        patchTokens, n * patches, d, k)
-                .task("assemble", Embedding::assemble, ctx, patchTokens, w.clsToken, pos, embed, n, tokens, prefix,
-                        d);
+                        key.gridW(), patches);
+        linearTask(embedGraph, "patch_proj", ctx, patchRows, w.patchEmbed, noResidualEmbed, patchTokens, first,
+                n * patches, MatMul.BIAS, half);
+        embedGraph.task("assemble", Embedding::assemble, ctx, patchTokens, w.clsToken, pos, x, n, tokens, prefix, d);
         if (trace) {
-            embedGraph.transferToHost(DataTransferMode.EVERY_EXECUTION, embed);
+            embedGraph.transferToHost(DataTransferMode.EVERY_EXECUTION, x);
         } else {
-            embedGraph.persistOnDevice(embed);
+            embedGraph.persistOnDevice(x);
         }
         grid1D(g, "im2col", n * patches * k, LOCAL_1D);
         gridMatMul(g, "patch_proj", n * patches, d);
         grid1D(g, "assemble", rows * d, LOCAL_1D);
         graphs.add(embedGraph.snapshot());
 
-        // ---- blocks ----
-        String previous = g;
-        FloatArray x = embed;
+        // ---- one block, run depth times ----
+        String embedName = g;
+        g = name(prefixName, "block");
         float scale = (float) (1.0 / Math.sqrt(c.headDim()));
-        for (int i = 0; i < depth; i++) {
-            DeviceWeights.Block b = w.blocks.get(i);
-            g = name(prefixName, "block" + i);
-            FloatArray out = blockOut[i];
-            TaskGraph block = new TaskGraph(g);
-            if (i == 0) {
-                block.consumeFromDevice(previous, x);
-                // block 0 owns the scratch buffers; later blocks take them over from the block before
-                block.transferToDevice(DataTransferMode.FIRST_EXECUTION, h, attn, xMid, mlp);
-                if (!trace) {
-                    block.transferToDevice(DataTransferMode.FIRST_EXECUTION, qkv, sharedProbs);
-                }
-            } else if (trace) {
-                block.consumeFromDevice(previous, x, h, attn, xMid, mlp);
-            } else {
-                block.consumeFromDevice(previous, x, h, qkv, attn, xMid, mlp, sharedProbs);
-            }
-            block.transferToDevice(DataTransferMode.FIRST_EXECUTION, b.norm1().weight(), b.norm1().bias(),
-                            b.qkv().weight(), b.qkv().bias(), b.proj().weight(), b.proj().bias(), b.norm2().weight(),
-                            b.norm2().bias(), b.fc1().weight(), b.fc1().bias(), b.fc2().weight(), b.fc2().bias())
-                    .task("norm1", Norms::layerNorm, ctx, x, b.norm1().weight(), b.norm1().bias(), h, d, eps)
-                    .task("qkv", MatMul::linear, ctx, h, b.qkv().weight(), b.qkv().bias(), qkvs[i], rows, 3 * d, d)
-                    .task("attention", Attention::attention, ctx, qkvs[i], probs[i], attn, n, tokens, heads,
-                            c.headDim(), scale)
-                    .task("proj", MatMul::linearResidual, ctx, attn, b.proj().weight(), b.proj().bias(), x, xMid,
-                            rows, d, d)
-                    .task("norm2", Norms::layerNorm, ctx, xMid, b.norm2().weight(), b.norm2().bias(), h, d, eps)
-                    .task("fc1", MatMul::linearGelu, ctx, h, b.fc1().weight(), b.fc1().bias(), mlp, rows, hidden, d)
-                    .task("fc2", MatMul::linearResidual, ctx, mlp, b.fc2().weight(), b.fc2().bias(), xMid, out,
-                            rows, d, hidden);
-            if (trace) {
-                block.transferToHost(DataTransferMode.EVERY_EXECUTION, qkvs[i], out, probs[i]);
-            }
-            gridRows(g, "norm1", rows);
-            gridMatMul(g, "qkv", rows, 3 * d);
+        TaskGraph block = new TaskGraph(g)
+                .consumeFromDevice(embedName, x)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, layer)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, h, qkv, attn, xMid, mlp, noResidualBlock)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.norm1.weight(), w.norm1.bias(),
+                        w.qkv.weight().array(), w.qkv.bias(), w.proj.weight().array(), w.proj.bias(),
+                        w.norm2.weight(), w.norm2.bias(), w.fc1.weight().array(), w.fc1.bias(),
+                        w.fc2.weight().array(), w.fc2.bias())
+                .task("norm1", Norms::layerNorm, ctx, x, w.norm1.weight(), w.norm1.bias(), h, layer, d, eps);
+        linearTask(block, "qkv", ctx, h, w.qkv, noResidualBlock, qkv, layer, rows, MatMul.BIAS, half);
+        if (trace) {
+            block.task("attention", Attention::attention, ctx, qkv, probs, attn, n, tokens, heads, c.headDim(),
+                            scale);
             grid1D(g, "attention", n * heads * tokens, LOCAL_ATTENTION);
-            gridMatMul(g, "proj", rows, d);
-            gridRows(g, "norm2", rows);
-            gridMatMul(g, "fc1", rows, hidden);
-            gridMatMul(g, "fc2", rows, d);
-            graphs.add(block.snapshot());
-            previous = g;
-            x = out;
+        } else {
+            block.task("attention", Attention::flash, ctx, qkv, attn, n, tokens, heads, c.headDim(), scale);
+            WorkerGrid flash = new WorkerGrid1D(Attention.flashGlobal(n, heads, tokens));
+            flash.setLocalWork(Attention.BQ, 1, 1);
+            grids.addWorkerGrid(g + ".attention", flash);
         }
+        linearTask(block, "proj", ctx, attn, w.proj, x, xMid, layer, rows, MatMul.RESIDUAL, half);
+        block.task("norm2", Norms::layerNorm, ctx, xMid, w.norm2.weight(), w.norm2.bias(), h, layer, d, eps);
+        linearTask(block, "fc1", ctx, h, w.fc1, noResidualBlock, mlp, layer, rows, MatMul.GELU, half);
+        linearTask(block, "fc2", ctx, mlp, w.fc2, xMid, x, layer, rows, MatMul.RESIDUAL, half);
+        if (trace) {
+            // x belongs to the embedding graph (which frees it): the trace copies it into a buffer of this graph
+            block.task("trace_out", Embedding::copy, ctx, x, blockOut, rows * d)
+                    .task("trace_qkv", Embedding::copy, ctx, qkv, qkvOut, rows * 3 * d)
+                    .transferToHost(DataTransferMode.EVERY_EXECUTION, blockOut, qkvOut, probs);
+            grid1D(g, "trace_out", rows * d, LOCAL_1D);
+            grid1D(g, "trace_qkv", rows * 3 * d, LOCAL_1D);
+        }
+        gridRows(g, "norm1", rows);
+        gridMatMul(g, "qkv", rows, 3 * d);
+        gridMatMul(g, "proj", rows, d);
+        gridRows(g, "norm2", rows);
+        gridMatMul(g, "fc1", rows, hidden);
+        gridMatMul(g, "fc2", rows, d);
+        graphs.add(block.snapshot());
 
         // ---- head ----
+        String blockName = g;
         g = name(prefixName, "head");
-        TaskGraph head = new TaskGraph(g).consumeFromDevice(previous, x);
+        TaskGraph head = new TaskGraph(g).consumeFromDevice(blockName, x)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, firstOfHead, noResidualHead);
         FloatArray tokensOut = x;
         if (w.norm != null) {
             head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.norm.weight(), w.norm.bias())
-                    .task("norm", Norms::layerNorm, ctx, x, w.norm.weight(), w.norm.bias(), normed, d, eps);
+                    .task("norm", Norms::layerNorm, ctx, x, w.norm.weight(), w.norm.bias(), normed, firstOfHead, d,
+                            eps);
             gridRows(g, "norm", rows);
             tokensOut = normed;
         }
@@ -282,13 +296,12 @@ final class ForwardPlan implements AutoCloseable {
         if (w.fcNorm != null) {
             head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.fcNorm.weight(), w.fcNorm.bias())
                     .task("fc_norm", Norms::layerNorm, ctx, pooled, w.fcNorm.weight(), w.fcNorm.bias(), preLogits,
-                            d, eps);
+                            firstOfHead, d, eps);
             gridRows(g, "fc_norm", n);
         }
-        head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.head.weight(), w.head.bias())
-                .task("head", MatMul::linear, ctx, preLogits, w.head.weight(), w.head.bias(), logits, n,
-                        c.numClasses(), d)
-                .transferToHost(DataTransferMode.EVERY_EXECUTION, logits, preLogits);
+        head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.head.weight().array(), w.head.bias());
+        linearTask(head, "head", ctx, preLogits, w.head, noResidualHead, logits, firstOfHead, n, MatMul.BIAS, half);
+        head.transferToHost(DataTransferMode.EVERY_EXECUTION, logits, preLogits);
         if (trace && normed != null) {
             head.transferToHost(DataTransferMode.EVERY_EXECUTION, normed);
         }
@@ -297,6 +310,7 @@ final class ForwardPlan implements AutoCloseable {
 
         plan = new TornadoExecutionPlan(graphs.toArray(new ImmutableTaskGraph[0]));
         plan.withDevice(device).withGridScheduler(grids);
+        settings.apply(plan, device.getTornadoVMBackend() == TornadoVMBackendType.PTX);
         deviceName = TornadoDevices.name(device);
         long start = System.nanoTime();
         try {
@@ -306,6 +320,25 @@ final class ForwardPlan implements AutoCloseable {
             throw e;
         }
         compileNanos = System.nanoTime() - start;
+    }
+
+    /**
+     * Adds a linear-layer task: y = epilogue(in · Wᵀ + b) over the layer-th slice of the weights; residual is read
+     * only by {@link MatMul#RESIDUAL} (pass a distinct placeholder otherwise).
+     */
+    private void linearTask(TaskGraph graph, String name, KernelContext ctx, FloatArray in,
+            DeviceWeights.Linear l, FloatArray residual, FloatArray y, IntArray layer, int rowCount, int epilogue,
+            boolean half) {
+        if (transposed) {
+            graph.task(name, MatMul::linearCpu, ctx, in, l.weight().f32(), l.bias(), residual, y, layer, rowCount,
+                    l.out(), l.in(), epilogue);
+        } else if (half) {
+            graph.task(name, MatMul::linearHalf, ctx, in, l.weight().f16(), l.bias(), residual, y, layer, rowCount,
+                    l.out(), l.in(), epilogue);
+        } else {
+            graph.task(name, MatMul::linear, ctx, in, l.weight().f32(), l.bias(), residual, y, layer, rowCount,
+                    l.out(), l.in(), epilogue);
+        }
     }
 
     private String name(String prefix, String logical) {
@@ -335,10 +368,19 @@ final class ForwardPlan implements AutoCloseable {
         grids.addWorkerGrid(graph + "." + task, grid);
     }
 
-    /** Dimension 0 over output features, 1 over rows, in {@link MatMul#TILE}-square work-groups. */
+    /**
+     * Dimension 0 over output features, 1 over rows: in {@link MatMul#TX}×{@link MatMul#TY} work-groups, or for the
+     * CPU form one feature and {@link MatMul#CPU_ROWS} rows per work-item.
+     */
     private void gridMatMul(String graph, String task, int rowCount, int out) {
-        WorkerGrid grid = new WorkerGrid2D(MatMul.globalSize(out), MatMul.globalSize(rowCount));
-        grid.setLocalWork(MatMul.TILE, MatMul.TILE, 1);
+        WorkerGrid grid;
+        if (transposed) {
+            grid = new WorkerGrid2D(roundUp(out, MatMul.CPU_LOCAL), (rowCount + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS);
+            grid.setLocalWork(MatMul.CPU_LOCAL, 1, 1);
+        } else {
+            grid = new WorkerGrid2D(MatMul.globalX(out), MatMul.globalY(rowCount));
+            grid.setLocalWork(MatMul.TX, MatMul.TY, 1);
+        }
         grids.addWorkerGrid(graph + "." + task, grid);
     }
 
@@ -347,13 +389,17 @@ final class ForwardPlan implements AutoCloseable {
     }
 
     /**
-     * Runs the graphs in order on a batch of this plan's shape.
+     * Runs the graphs in order on a batch of this plan's shape, or a smaller batch of its grid (padded).
      *
      * @param profile null, or a list that receives one profile per graph
      * @param trace   receives the intermediates when the plan traces
      */
     Output run(Tensor input, List<DeviceProfile> profile, Trace trace) {
-        FloatArrays.copy(input.data(), pixels, pixels.getSize());
+        // a smaller batch runs padded with zero images (their outputs are dropped)
+        FloatArrays.copy(input.data(), pixels, input.size());
+        for (int i = input.size(); i < pixels.getSize(); i++) {
+            pixels.set(i, 0f);
+        }
         boolean wantProfile = profile != null;
         if (wantProfile != profilerOn) {
             if (wantProfile) {
@@ -363,30 +409,35 @@ final class ForwardPlan implements AutoCloseable {
             }
             profilerOn = wantProfile;
         }
-        for (int i = 0; i < graphNames.size(); i++) {
-            TornadoExecutionResult result = plan.withGraph(i).execute();
-            if (wantProfile) {
-                profile.add(graphProfile(i, result.getProfilerResult()));
+        // the block graph reuses x and probs for every block, so a traced block is copied before the next runs
+        execute(0, profile);
+        if (key.trace()) {
+            trace.embed(() -> FloatArrays.toHeap(x));
+        }
+        for (int i = 0; i < c.depth(); i++) {
+            layer.set(0, i);
+            execute(1, profile);
+            if (key.trace()) {
+                int d = c.embedDim();
+                trace.blockQk(i, () -> Trace.splitHeads(FloatArrays.toHeap(qkvOut), 3 * d, 0, key.batch(), tokens,
+                        c.numHeads(), c.headDim()), () -> Trace.splitHeads(FloatArrays.toHeap(qkvOut), 3 * d, d,
+                        key.batch(), tokens, c.numHeads(), c.headDim()));
+                trace.blockAttn(i, () -> FloatArrays.toHeap(probs));
+                trace.blockOut(i, () -> FloatArrays.toHeap(blockOut));
             }
         }
-        if (key.trace()) {
-            trace.embed(() -> FloatArrays.toHeap(embed));
-            int d = c.embedDim();
-            for (int i = 0; i < c.depth(); i++) {
-                FloatArray qkv = qkvs[i];
-                FloatArray p = probs[i];
-                FloatArray o = blockOut[i];
-                trace.blockQk(i, () -> Trace.splitHeads(FloatArrays.toHeap(qkv), 3 * d, 0, key.batch(), tokens,
-                        c.numHeads(), c.headDim()), () -> Trace.splitHeads(FloatArrays.toHeap(qkv), 3 * d, d,
-                        key.batch(), tokens, c.numHeads(), c.headDim()));
-                trace.blockAttn(i, () -> FloatArrays.toHeap(p));
-                trace.blockOut(i, () -> FloatArrays.toHeap(o));
-            }
-            if (normed != null) {
-                trace.tokensNormed(() -> FloatArrays.toHeap(normed));
-            }
+        execute(2, profile);
+        if (key.trace() && normed != null) {
+            trace.tokensNormed(() -> FloatArrays.toHeap(normed));
         }
         return new Output(FloatArrays.toHeap(logits), FloatArrays.toHeap(preLogits));
+    }
+
+    private void execute(int graph, List<DeviceProfile> profile) {
+        TornadoExecutionResult result = plan.withGraph(graph).execute();
+        if (profile != null) {
+            profile.add(graphProfile(graph, result.getProfilerResult()));
+        }
     }
 
     String deviceName() {
@@ -415,7 +466,7 @@ final class ForwardPlan implements AutoCloseable {
     }
 
     private static final List<String> TASK_ORDER = List.of("im2col", "patch_proj", "assemble", "norm1", "qkv",
-            "attention", "proj", "norm2", "fc1", "fc2", "norm", "pool", "fc_norm", "head");
+            "attention", "proj", "norm2", "fc1", "fc2", "trace_out", "trace_qkv", "norm", "pool", "fc_norm", "head");
 
     private static int taskOrder(String name) {
         return TASK_ORDER.indexOf(name.substring(name.indexOf('.') + 1));

@@ -10,6 +10,7 @@ import java.util.Map;
 import uk.ac.manchester.tornado.api.TornadoBackend;
 import uk.ac.manchester.tornado.api.TornadoRuntime;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
 
 /**
@@ -104,6 +105,28 @@ final class TornadoDevices {
     /** The device's name as TornadoVM reports it. */
     static String name(TornadoDevice device) {
         return device.getPhysicalDevice().getDeviceName();
+    }
+
+    /**
+     * Whether kernels on the device can read half floats: PTX devices can; an OpenCL device needs cl_khr_fp16
+     * (its extensions are read through the driver's public OCLDevice class, which tornado-api does not expose).
+     */
+    static boolean supportsHalf(TornadoDevice device) {
+        if (device.getTornadoVMBackend() == TornadoVMBackendType.PTX) {
+            return true;
+        }
+        Object physical = device.getPhysicalDevice();
+        try {
+            Object extensions = physical.getClass().getMethod("getDeviceExtensions").invoke(physical);
+            return String.valueOf(extensions).contains("cl_khr_fp16");
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return true; // unknown: let the kernel compiler decide
+        }
+    }
+
+    /** Whether the device is a CPU (PoCL's, or another OpenCL CPU runtime): the GEMM then takes its CPU form. */
+    static boolean isCpu(TornadoDevice device) {
+        return device.getDeviceType() == uk.ac.manchester.tornado.api.enums.TornadoDeviceType.CPU;
     }
 
     /** Largest work-group (work-items in total) the device accepts. */

@@ -12,6 +12,7 @@ import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Optional;
@@ -20,12 +21,14 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
 /**
  * The {@code tornado} backend: the ViT forward pass as TornadoVM kernels on an OpenCL, PTX or SPIR-V device
  * (see {@link ForwardPlan} for the task graphs). It computes the same function as the reference engine, in
- * float32 on the device.
+ * float32 on the device (with {@code precision=fp16}, from half-precision weight matrices).
  *
  * <p>The weights are converted to TornadoVM arrays once. Each input shape (batch, patch grid), with or without a
- * trace, gets its own execution plan, built and JIT-compiled on first use and reused afterwards; the engine keeps
- * the {@value #MAX_PLANS} most recently used plans (each holds a device copy of the weights) and releases older
- * ones. Calls are serialised: one engine drives one device queue.
+ * trace, gets its own execution plan, built and JIT-compiled on first use and reused afterwards; a smaller batch
+ * without a trace runs, padded with zero images, on a cached plan of the same grid and a larger batch (so the
+ * last partial batch of {@code classify} compiles nothing). The engine keeps the {@value #MAX_PLANS} most
+ * recently used plans (each holds a device copy of the weights) and releases older ones. Calls are serialised:
+ * one engine drives one device queue.
  */
 public final class TornadoEngine implements InferenceEngine {
 
@@ -36,32 +39,41 @@ public final class TornadoEngine implements InferenceEngine {
     private final ViTConfig c;
     private final DeviceWeights weights;
     private final TornadoDevice device;
+    private final TornadoSettings settings;
     private final LinkedHashMap<ForwardPlan.Key, ForwardPlan> plans = new LinkedHashMap<>(8, 0.75f, true);
     private boolean profiling;
     private DeviceProfile lastProfile;
     private boolean closed;
+    private int compiled;
 
-    private TornadoEngine(ViTModel model, EngineOptions options) {
+    private TornadoEngine(ViTModel model, EngineOptions options, TornadoSettings settings) {
         this.model = model;
         this.c = model.config();
+        this.settings = settings;
         this.device = TornadoDevices.select(options == null ? null : options.setting(TornadoEngineProvider.DEVICE)
                 .orElse(null));
-        this.weights = new DeviceWeights(model);
+        if (settings.precision() == DeviceWeights.Precision.FP16 && !TornadoDevices.supportsHalf(device)) {
+            throw new VitException("TornadoVM device " + TornadoDevices.name(device) + " has no half-precision "
+                    + "support (OpenCL cl_khr_fp16): use --precision fp32");
+        }
+        this.weights = new DeviceWeights(model, settings.precision(),
+                settings.precision() == DeviceWeights.Precision.FP32 && TornadoDevices.isCpu(device));
     }
 
     /**
      * Creates the engine (typed as the interface, so that callers need no TornadoVM class to link against).
      *
      * @param options the setting {@value TornadoEngineProvider#DEVICE} selects TornadoVM's {@code backend:device}
-     *                (e.g. {@code 0:1}); without it, the default device
+     *                (e.g. {@code 0:1}); without it, the default device; the others are {@link TornadoSettings}
      */
     public static InferenceEngine create(ViTModel model, EngineOptions options) {
-        return new TornadoEngine(model, options);
+        return open(model, options);
     }
 
     /** The engine as {@link TornadoEngine}, for tests and tools that want the profiling methods. */
     public static TornadoEngine open(ViTModel model, EngineOptions options) {
-        return new TornadoEngine(model, options);
+        return new TornadoEngine(model, options,
+                TornadoSettings.from(options == null ? java.util.Map.of() : options.settings()));
     }
 
     @Override
@@ -91,6 +103,10 @@ public final class TornadoEngine implements InferenceEngine {
         ForwardPlan plan = plan(new ForwardPlan.Key(batch, grid[0], grid[1], !request.isNone()));
         List<DeviceProfile> graphs = profile ? new ArrayList<>() : null;
         ForwardPlan.Output out = plan.run(pixels, graphs, trace);
+        if (plan.key.batch() > batch) {
+            out = new ForwardPlan.Output(Arrays.copyOf(out.logits(), batch * c.numClasses()),
+                    Arrays.copyOf(out.preLogits(), batch * c.embedDim()));
+        }
         long wall = System.nanoTime() - start;
         if (profile) {
             lastProfile = combine(plan.deviceName(), plan.compileNanos, wall, 1, graphs);
@@ -98,19 +114,37 @@ public final class TornadoEngine implements InferenceEngine {
         return trace.result(out.logits(), out.preLogits());
     }
 
-    /** The plan for a shape: cached, or built and compiled now (evicting the least recently used). */
+    /**
+     * The plan for a shape: cached; or without a trace, the cached plan of the same grid with the smallest larger
+     * batch (the input is padded); or built and compiled now (evicting the least recently used).
+     */
     private ForwardPlan plan(ForwardPlan.Key key) {
         ForwardPlan plan = plans.get(key);
+        if (plan == null && !key.trace()) {
+            plan = plans.values().stream()
+                    .filter(p -> !p.key.trace() && p.key.gridH() == key.gridH() && p.key.gridW() == key.gridW()
+                            && p.key.batch() > key.batch())
+                    .min(java.util.Comparator.comparingInt(p -> p.key.batch())).orElse(null);
+            if (plan != null) {
+                plans.get(plan.key); // most recently used
+            }
+        }
         if (plan == null) {
             while (plans.size() >= MAX_PLANS) {
                 var eldest = plans.entrySet().iterator().next();
                 plans.remove(eldest.getKey());
                 eldest.getValue().close();
             }
-            plan = new ForwardPlan(model, weights, key, device);
+            plan = new ForwardPlan(model, weights, key, device, settings);
+            compiled++;
             plans.put(key, plan);
         }
         return plan;
+    }
+
+    /** Plans built (and JIT-compiled) so far. */
+    synchronized int plansCompiled() {
+        return compiled;
     }
 
     @Override

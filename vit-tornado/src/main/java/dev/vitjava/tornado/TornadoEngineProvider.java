@@ -24,7 +24,12 @@ public final class TornadoEngineProvider implements EngineProvider {
 
     /** Checked once per JVM: starting TornadoVM's runtime is not free, and does not change. */
     private static final class Availability {
-        static final Optional<String> REASON = check(System.getProperty(RUNTIME_PROPERTY));
+        static final Optional<String> REASON = start();
+
+        private static Optional<String> start() {
+            RuntimeState.started = true;
+            return check(System.getProperty(RUNTIME_PROPERTY));
+        }
     }
 
     @Override
@@ -65,6 +70,29 @@ public final class TornadoEngineProvider implements EngineProvider {
         return Optional.empty();
     }
 
+    /**
+     * Sets TornadoVM's device heap ({@code tornado.device.memory}, default 4GB), which its runtime reads once when it
+     * starts: so before anything in this JVM has started it.
+     */
+    private static void deviceMemory(String size) {
+        if (!size.trim().matches("(?i)[0-9]+\\s*[KMG]?B?")) {
+            throw new VitException("--device-memory: '" + size + "' is not a size such as 8GB or 512MB");
+        }
+        String value = size.trim().toUpperCase(java.util.Locale.ROOT).replace(" ", "");
+        String current = System.getProperty("tornado.device.memory");
+        if (RuntimeState.started && !value.equals(current)) {
+            throw new VitException("--device-memory: the TornadoVM runtime already started with "
+                    + (current == null ? "its default (4GB)" : current) + "; give the size before anything starts it"
+                    + " (or -Dtornado.device.memory=" + value + " in JAVA_OPTS)");
+        }
+        System.setProperty("tornado.device.memory", value);
+    }
+
+    /** Whether this JVM has started TornadoVM's runtime (the availability check starts it). */
+    private static final class RuntimeState {
+        static volatile boolean started;
+    }
+
     @Override
     public List<Map<String, String>> devices() {
         if (unavailableReason().isPresent()) {
@@ -75,6 +103,7 @@ public final class TornadoEngineProvider implements EngineProvider {
 
     @Override
     public InferenceEngine create(ViTModel model, EngineOptions options) {
+        options.setting(TornadoSettings.DEVICE_MEMORY).ifPresent(TornadoEngineProvider::deviceMemory);
         unavailableReason().ifPresent(reason -> {
             throw new VitException("backend 'tornado' is not available: " + reason);
         });

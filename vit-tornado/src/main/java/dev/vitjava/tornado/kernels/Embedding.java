@@ -75,4 +75,12 @@ public final class Embedding {
             }
         }
     }
+
+    /** dst = src over n elements (a traced block's output, copied so that the plan's x stays in one graph's hands). */
+    public static void copy(KernelContext ctx, FloatArray src, FloatArray dst, int n) {
+        int gid = ctx.globalIdx;
+        if (gid < n) {
+            dst.set(gid, src.get(gid));
+        }
+    }
 }

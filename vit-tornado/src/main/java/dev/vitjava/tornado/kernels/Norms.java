@@ -3,14 +3,16 @@ package dev.vitjava.tornado.kernels;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * LayerNorm over the last dimension of (rows, dim), as PyTorch: biased variance, eps inside the square root.
  *
  * <p>One work-group of {@link #LOCAL} work-items per row: each work-item sums a strided slice of the row, the
  * partial sums meet in local memory through a tree reduction with a barrier per level, and the same is done
- * again for the squared deviations (two passes, so no cancellation). Launch with {@code rows × LOCAL}
- * work-items and a local size of {@code LOCAL}.
+ * again for the squared deviations (two passes, so no cancellation). The scale and shift are the
+ * {@code layer[0]}-th slices of weight and bias (the blocks' norms lie concatenated). Launch with
+ * {@code rows × LOCAL} work-items and a local size of {@code LOCAL}.
  */
 public final class Norms {
 
@@ -21,8 +23,9 @@ public final class Norms {
     }
 
     public static void layerNorm(KernelContext ctx, FloatArray x, FloatArray weight, FloatArray bias, FloatArray y,
-            int dim, float eps) {
+            IntArray layer, int dim, float eps) {
         int row = ctx.groupIdx;
+        int p0 = layer.get(0) * dim;
         int lid = ctx.localIdx;
         int base = row * dim;
         float[] partial = ctx.allocateFloatLocalArray(LOCAL);
@@ -59,7 +62,7 @@ public final class Norms {
         float inv = 1.0f / TornadoMath.sqrt(partial[0] / dim + eps);
 
         for (int j = lid; j < dim; j += LOCAL) {
-            y.set(base + j, (x.get(base + j) - mean) * inv * weight.get(j) + bias.get(j));
+            y.set(base + j, (x.get(base + j) - mean) * inv * weight.get(p0 + j) + bias.get(p0 + j));
         }
     }
 }

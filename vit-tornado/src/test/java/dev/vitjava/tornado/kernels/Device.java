@@ -20,9 +20,9 @@ final class Device {
     }
 
     /** A fresh task-graph name, so that every test compiles and runs its own graph. */
-    static TaskGraph graph(FloatArray... inputs) {
+    static TaskGraph graph(Object... inputs) {
         return new TaskGraph("k" + GRAPHS.incrementAndGet()).transferToDevice(DataTransferMode.EVERY_EXECUTION,
-                (Object[]) inputs);
+                inputs);
     }
 
     /** Runs the graph's single task "t" on the given grid and copies the outputs back. */

@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * Every kernel on the device against a plain double-precision Java computation, on random data and on shapes
@@ -34,13 +35,14 @@ class KernelsTest {
                 Arguments.of(129, 65, 33));
     }
 
-    static double[] linearExpected(FloatArray x, FloatArray w, FloatArray b, int rows, int out, int in) {
+    /** y = x W_lᵀ + b_l in double, for the layer-th slice of w (layers·out, in) and b (layers·out). */
+    static double[] linearExpected(FloatArray x, FloatArray w, FloatArray b, int layer, int rows, int out, int in) {
         double[] y = new double[rows * out];
         for (int r = 0; r < rows; r++) {
             for (int o = 0; o < out; o++) {
-                double acc = b.get(o);
+                double acc = b.get(layer * out + o);
                 for (int i = 0; i < in; i++) {
-                    acc += (double) x.get(r * in + i) * w.get(o * in + i);
+                    acc += (double) x.get(r * in + i) * w.get((layer * out + o) * in + i);
                 }
                 y[r * out + o] = acc;
             }
@@ -53,57 +55,79 @@ class KernelsTest {
         return 1e-6 * (4 + in / 8.0);
     }
 
+    /**
+     * Runs {@link MatMul#linear} (or, {@code cpu}, {@link MatMul#linearCpu} on W transposed to (layers·in, out)) on
+     * the second of two layers' weights, so the layer slicing is tested too, and returns the largest difference from
+     * the double-precision result with the epilogue applied.
+     */
+    private static double maxLinearError(int rows, int out, int in, int epilogue, long seed, boolean cpu) {
+        Random random = new Random(seed);
+        FloatArray x = Device.random(random, rows * in, 1f);
+        FloatArray w = Device.random(random, 2 * out * in, 1f);
+        FloatArray b = Device.random(random, 2 * out, 1f);
+        FloatArray residual = Device.random(random, rows * out, 4f);
+        FloatArray y = new FloatArray(rows * out);
+        IntArray layer = new IntArray(1);
+        layer.set(0, 1);
+        if (cpu) {
+            FloatArray wt = new FloatArray(2 * out * in);
+            for (int l = 0; l < 2; l++) {
+                for (int o = 0; o < out; o++) {
+                    for (int i = 0; i < in; i++) {
+                        wt.set(l * out * in + i * out + o, w.get((l * out + o) * in + i));
+                    }
+                }
+            }
+            Device.run(Device.graph(x, wt, b, residual, layer).task("t", MatMul::linearCpu, new KernelContext(), x,
+                    wt, b, residual, y, layer, rows, out, in, epilogue), Device.grid2D(
+                    (out + MatMul.CPU_LOCAL - 1) / MatMul.CPU_LOCAL * MatMul.CPU_LOCAL,
+                    (rows + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS, MatMul.CPU_LOCAL, 1), y);
+        } else {
+            Device.run(Device.graph(x, w, b, residual, layer).task("t", MatMul::linear, new KernelContext(), x, w, b,
+                    residual, y, layer, rows, out, in, epilogue), matmulGrid(rows, out), y);
+        }
+        double[] expected = linearExpected(x, w, b, 1, rows, out, in);
+        for (int i = 0; i < expected.length; i++) {
+            if (epilogue == MatMul.GELU) {
+                expected[i] = Erf.gelu(expected[i]);
+            } else if (epilogue == MatMul.RESIDUAL) {
+                expected[i] += residual.get(i);
+            }
+        }
+        return Device.maxAbsDiff(y, expected);
+    }
+
     @ParameterizedTest(name = "rows={0} out={1} in={2}")
     @MethodSource("linearShapes")
     void linearWithBias(int rows, int out, int in) {
-        Random random = new Random(rows * 31 + out * 7 + in);
-        FloatArray x = Device.random(random, rows * in, 1f);
-        FloatArray w = Device.random(random, out * in, 1f);
-        FloatArray b = Device.random(random, out, 1f);
-        FloatArray y = new FloatArray(rows * out);
-        Device.run(Device.graph(x, w, b).task("t", MatMul::linear, new KernelContext(), x, w, b, y, rows, out, in),
-                matmulGrid(rows, out), y);
-        assertThat(Device.maxAbsDiff(y, linearExpected(x, w, b, rows, out, in))).isLessThanOrEqualTo(
-                linearTolerance(in));
+        assertThat(maxLinearError(rows, out, in, MatMul.BIAS, rows * 31 + out * 7 + in, false))
+                .isLessThanOrEqualTo(linearTolerance(in));
     }
 
     @ParameterizedTest(name = "rows={0} out={1} in={2}")
     @MethodSource("linearShapes")
     void linearWithGelu(int rows, int out, int in) {
-        Random random = new Random(rows * 17 + out * 5 + in);
-        FloatArray x = Device.random(random, rows * in, 1f);
-        FloatArray w = Device.random(random, out * in, 1f);
-        FloatArray b = Device.random(random, out, 1f);
-        FloatArray y = new FloatArray(rows * out);
-        Device.run(Device.graph(x, w, b).task("t", MatMul::linearGelu, new KernelContext(), x, w, b, y, rows, out,
-                in), matmulGrid(rows, out), y);
-        double[] expected = linearExpected(x, w, b, rows, out, in);
-        for (int i = 0; i < expected.length; i++) {
-            expected[i] = Erf.gelu(expected[i]);
-        }
-        assertThat(Device.maxAbsDiff(y, expected)).isLessThanOrEqualTo(linearTolerance(in) * 1.2);
+        assertThat(maxLinearError(rows, out, in, MatMul.GELU, rows * 17 + out * 5 + in, false))
+                .isLessThanOrEqualTo(linearTolerance(in) * 1.2);
     }
 
     @ParameterizedTest(name = "rows={0} out={1} in={2}")
     @MethodSource("linearShapes")
     void linearWithResidual(int rows, int out, int in) {
-        Random random = new Random(rows * 13 + out * 3 + in);
-        FloatArray x = Device.random(random, rows * in, 1f);
-        FloatArray w = Device.random(random, out * in, 1f);
-        FloatArray b = Device.random(random, out, 1f);
-        FloatArray residual = Device.random(random, rows * out, 4f);
-        FloatArray y = new FloatArray(rows * out);
-        Device.run(Device.graph(x, w, b, residual).task("t", MatMul::linearResidual, new KernelContext(), x, w, b,
-                residual, y, rows, out, in), matmulGrid(rows, out), y);
-        double[] expected = linearExpected(x, w, b, rows, out, in);
-        for (int i = 0; i < expected.length; i++) {
-            expected[i] += residual.get(i);
-        }
-        assertThat(Device.maxAbsDiff(y, expected)).isLessThanOrEqualTo(linearTolerance(in) + 1e-6);
+        assertThat(maxLinearError(rows, out, in, MatMul.RESIDUAL, rows * 13 + out * 3 + in, false))
+                .isLessThanOrEqualTo(linearTolerance(in) + 1e-6);
+    }
+
+    /** The CPU form, each shape with one of the epilogues. */
+    @ParameterizedTest(name = "rows={0} out={1} in={2}")
+    @MethodSource("linearShapes")
+    void linearCpuForm(int rows, int out, int in) {
+        assertThat(maxLinearError(rows, out, in, (rows + out + in) % 3, rows * 7 + out * 11 + in, true))
+                .isLessThanOrEqualTo(linearTolerance(in) * 1.2 + 1e-6);
     }
 
     static uk.ac.manchester.tornado.api.WorkerGrid matmulGrid(int rows, int out) {
-        return Device.grid2D(MatMul.globalSize(out), MatMul.globalSize(rows), MatMul.TILE, MatMul.TILE);
+        return Device.grid2D(MatMul.globalX(out), MatMul.globalY(rows), MatMul.TX, MatMul.TY);
     }
 
     // ---- LayerNorm ----
@@ -125,7 +149,10 @@ class KernelsTest {
         FloatArray b = Device.random(random, dim, 1f);
         FloatArray y = new FloatArray(rows * dim);
         float eps = 1e-6f;
-        Device.run(Device.graph(x, w, b).task("t", Norms::layerNorm, new KernelContext(), x, w, b, y, dim, eps),
+        IntArray layer = new IntArray(1);
+        layer.init(0);
+        Device.run(Device.graph(x, w, b, layer).task("t", Norms::layerNorm, new KernelContext(), x, w, b, y, layer,
+                dim, eps),
                 Device.grid1D(rows * Norms.LOCAL, Norms.LOCAL), y);
         double[] expected = new double[rows * dim];
         for (int r = 0; r < rows; r++) {
@@ -152,23 +179,14 @@ class KernelsTest {
     static Stream<Arguments> attentionShapes() {
         // batch, tokens, heads, headDim
         return Stream.of(Arguments.of(1, 1, 1, 1), Arguments.of(2, 17, 4, 16), Arguments.of(1, 37, 3, 8),
-                Arguments.of(3, 5, 2, 7), Arguments.of(1, 65, 1, 33));
+                Arguments.of(3, 5, 2, 7), Arguments.of(1, 65, 1, 33), Arguments.of(2, 197, 3, 64));
     }
 
-    @ParameterizedTest(name = "batch={0} tokens={1} heads={2} headDim={3}")
-    @MethodSource("attentionShapes")
-    void attention(int batch, int tokens, int heads, int headDim) {
-        Random random = new Random(batch * 1000 + tokens * 10 + heads + headDim);
+    /** Probabilities and outputs of attention in double: [0] (batch, heads, T, T), [1] (batch·T, dim). */
+    static double[][] attentionExpected(FloatArray qkv, int batch, int tokens, int heads, int headDim) {
         int dim = heads * headDim;
-        FloatArray qkv = Device.random(random, batch * tokens * 3 * dim, 2.5f);
-        FloatArray probs = new FloatArray(batch * heads * tokens * tokens);
-        FloatArray out = new FloatArray(batch * tokens * dim);
-        float scale = (float) (1 / Math.sqrt(headDim));
-        Device.run(Device.graph(qkv).task("t", Attention::attention, new KernelContext(), qkv, probs, out, batch,
-                tokens, heads, headDim, scale), Device.grid1D(batch * heads * tokens, 32), probs, out);
-
-        double[] expectedProbs = new double[probs.getSize()];
-        double[] expectedOut = new double[out.getSize()];
+        double[] expectedProbs = new double[batch * heads * tokens * tokens];
+        double[] expectedOut = new double[batch * tokens * dim];
         int stride = 3 * dim;
         for (int n = 0; n < batch; n++) {
             for (int h = 0; h < heads; h++) {
@@ -203,8 +221,39 @@ class KernelsTest {
                 }
             }
         }
-        assertThat(Device.maxAbsDiff(probs, expectedProbs)).isLessThanOrEqualTo(1e-6);
-        assertThat(Device.maxAbsDiff(out, expectedOut)).isLessThanOrEqualTo(1e-5);
+        return new double[][] {expectedProbs, expectedOut};
+    }
+
+    @ParameterizedTest(name = "batch={0} tokens={1} heads={2} headDim={3}")
+    @MethodSource("attentionShapes")
+    void attention(int batch, int tokens, int heads, int headDim) {
+        Random random = new Random(batch * 1000 + tokens * 10 + heads + headDim);
+        int dim = heads * headDim;
+        FloatArray qkv = Device.random(random, batch * tokens * 3 * dim, 2.5f);
+        FloatArray probs = new FloatArray(batch * heads * tokens * tokens);
+        FloatArray out = new FloatArray(batch * tokens * dim);
+        float scale = (float) (1 / Math.sqrt(headDim));
+        Device.run(Device.graph(qkv).task("t", Attention::attention, new KernelContext(), qkv, probs, out, batch,
+                tokens, heads, headDim, scale), Device.grid1D(batch * heads * tokens, 32), probs, out);
+        double[][] expected = attentionExpected(qkv, batch, tokens, heads, headDim);
+        assertThat(Device.maxAbsDiff(probs, expected[0])).isLessThanOrEqualTo(1e-6);
+        assertThat(Device.maxAbsDiff(out, expected[1])).isLessThanOrEqualTo(1e-5);
+    }
+
+    /** Flash attention, also over several key tiles (tokens > BKV) and query blocks (tokens > BQ). */
+    @ParameterizedTest(name = "batch={0} tokens={1} heads={2} headDim={3}")
+    @MethodSource("attentionShapes")
+    void flashAttention(int batch, int tokens, int heads, int headDim) {
+        Random random = new Random(batch * 1000 + tokens * 10 + heads + headDim);
+        int dim = heads * headDim;
+        FloatArray qkv = Device.random(random, batch * tokens * 3 * dim, 2.5f);
+        FloatArray out = new FloatArray(batch * tokens * dim);
+        float scale = (float) (1 / Math.sqrt(headDim));
+        Device.run(Device.graph(qkv).task("t", Attention::flash, new KernelContext(), qkv, out, batch, tokens,
+                heads, headDim, scale), Device.grid1D(Attention.flashGlobal(batch, heads, tokens), Attention.BQ),
+                out);
+        assertThat(Device.maxAbsDiff(out, attentionExpected(qkv, batch, tokens, heads, headDim)[1]))
+                .isLessThanOrEqualTo(1e-5);
     }
 
     // ---- embedding and pooling ----
