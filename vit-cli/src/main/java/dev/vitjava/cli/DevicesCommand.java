@@ -18,14 +18,18 @@ import picocli.CommandLine.Spec;
         description = "List the backends and the devices they can run on.",
         footer = {"",
             "The tornado backend's options (classify, eval, run, bench):",
-            "  --device ID          backend:device from this list (default: TornadoVM's default device)",
-            "  --precision fp16     weight matrices as half floats, float32 accumulation (CUDA GPUs; OpenCL devices",
-            "                       with cl_khr_fp16); fp32 by default",
-            "  --fast-math          OpenCL -cl-fast-relaxed-math -cl-mad-enable (off: IEEE float results)",
+            "  --device ID          backend:device from this list",
+            "                       (default: TornadoVM's default device)",
+            "  --precision fp16     weight matrices as half floats, float32 accumulation",
+            "                       (CUDA GPUs; OpenCL with cl_khr_fp16); default fp32",
+            "  --fast-math          OpenCL -cl-fast-relaxed-math -cl-mad-enable",
+            "                       (off: IEEE float results)",
             "  --device-memory SIZE TornadoVM's device heap, e.g. 16GB (default 4GB)",
             "  --cuda-graph         on a PTX device, replay each task graph as a CUDA graph",
-            "  --print-kernels      print each generated kernel;  --thread-info  print each launch grid",
-            "Each also reads the system property vit.tornado.NAME (e.g. JAVA_OPTS=-Dvit.tornado.precision=fp16)."})
+            "  --print-kernels      print each generated kernel",
+            "  --thread-info        print each launch grid",
+            "Each also reads the system property vit.tornado.NAME",
+            "(e.g. JAVA_OPTS=-Dvit.tornado.precision=fp16)."})
 final class DevicesCommand implements Callable<Integer> {
 
     @Spec
