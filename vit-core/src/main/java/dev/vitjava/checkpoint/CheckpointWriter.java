@@ -49,11 +49,12 @@ public final class CheckpointWriter {
         metadata.put("format", "pt");
         metadata.put("converted_from", model.weightsFile().getFileName().toString());
         Path dir = out.toAbsolutePath().getParent();
-        ObjectNode config = naming == Naming.HUGGING_FACE ? huggingFaceConfig(model) : timmConfig(model);
-        // the source's own preprocessing files, re-read from where the model came from
+        // the source's own config and preprocessing files, re-read from where the model came from
         ModelFiles source = model.files();
         JsonNode preprocessor = source.preprocessor() == null ? null : Json.read(source.preprocessor());
         JsonNode sourceConfig = source.config() == null ? null : Json.read(source.config());
+        ObjectNode config = naming == Naming.HUGGING_FACE ? huggingFaceConfig(model)
+                : timmConfig(c, model.model().weights().fcNorm() != null, model.labels(), sourceConfig);
         if (preprocessor == null && sourceConfig != null && sourceConfig.path("pretrained_cfg").isObject()) {
             config.set("pretrained_cfg", sourceConfig.get("pretrained_cfg"));
         } else if (preprocessor == null) {
@@ -103,12 +104,23 @@ public final class CheckpointWriter {
         return j;
     }
 
-    private static ObjectNode timmConfig(LoadedModel model) {
-        ViTConfig c = model.model().config();
-        ObjectNode j = Json.MAPPER.createObjectNode();
-        j.put("architecture", "vision_transformer");
-        j.put("num_classes", c.numClasses());
-        ObjectNode args = j.putObject("model_args");
+    /**
+     * timm's hub config without the preprocessing: {@code architecture}, {@code model_args} with every size, the
+     * label names. The architecture is the source config's name, else {@code vit_base_patch16_224}: a ViT that timm
+     * registers, whose every size {@code model_args} overrides, so {@code timm.create_model(architecture,
+     * **model_args)} builds this model.
+     */
+    public static ObjectNode timmConfig(ViTConfig c, boolean fcNorm, List<String> labels, JsonNode source) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        String arch = source != null && source.path("architecture").isTextual() ? source.get("architecture").asText()
+                : "vit_base_patch16_224";
+        o.put("architecture", arch);
+        o.put("num_classes", c.numClasses());
+        o.put("num_features", c.embedDim());
+        o.put("global_pool", c.globalPool().timmName());
+        ArrayNode names = o.putArray("label_names");
+        labels.forEach(names::add);
+        ObjectNode args = o.putObject("model_args");
         args.putArray("img_size").add(c.imgHeight()).add(c.imgWidth());
         args.put("patch_size", c.patchSize());
         args.put("in_chans", c.inChans());
@@ -119,9 +131,10 @@ public final class CheckpointWriter {
         args.put("qkv_bias", c.qkvBias());
         args.put("class_token", c.classToken());
         args.put("global_pool", c.globalPool().timmName());
-        ArrayNode labels = j.putArray("label_names");
-        model.labels().forEach(labels::add);
-        return j;
+        if (fcNorm) {
+            args.put("fc_norm", true);
+        }
+        return o;
     }
 
     private static ObjectNode pretrainedCfg(ViTConfig c, String interpolation) {

@@ -1,9 +1,9 @@
 package dev.vitjava.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vitjava.checkpoint.CheckpointWriter;
 import dev.vitjava.image.Preprocessing;
 import dev.vitjava.model.ViTConfig;
 import java.util.List;
@@ -15,8 +15,6 @@ import java.util.List;
  */
 public final class ModelExport {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private ModelExport() {
     }
 
@@ -25,29 +23,7 @@ public final class ModelExport {
      */
     public static ObjectNode timmConfig(ViTConfig c, boolean fcNorm, List<String> labels, Preprocessing pre,
             JsonNode source) {
-        ObjectNode o = JSON.createObjectNode();
-        String arch = source != null && source.path("architecture").isTextual() ? source.get("architecture").asText()
-                : "vit_base_patch16_224";
-        o.put("architecture", arch);
-        o.put("num_classes", c.numClasses());
-        o.put("num_features", c.embedDim());
-        o.put("global_pool", c.globalPool().timmName());
-        ArrayNode names = o.putArray("label_names");
-        labels.forEach(names::add);
-        ObjectNode args = o.putObject("model_args");
-        args.putArray("img_size").add(c.imgHeight()).add(c.imgWidth());
-        args.put("patch_size", c.patchSize());
-        args.put("in_chans", c.inChans());
-        args.put("embed_dim", c.embedDim());
-        args.put("depth", c.depth());
-        args.put("num_heads", c.numHeads());
-        args.put("mlp_ratio", (double) c.mlpHidden() / c.embedDim());
-        args.put("qkv_bias", c.qkvBias());
-        args.put("class_token", c.classToken());
-        args.put("global_pool", c.globalPool().timmName());
-        if (fcNorm) {
-            args.put("fc_norm", true);
-        }
+        ObjectNode o = CheckpointWriter.timmConfig(c, fcNorm, labels, source);
         ObjectNode cfg = o.putObject("pretrained_cfg");
         cfg.putArray("input_size").add(c.inChans()).add(c.imgHeight()).add(c.imgWidth());
         cfg.put("interpolation", pre.interpolation().id());
