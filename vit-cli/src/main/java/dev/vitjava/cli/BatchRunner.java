@@ -22,60 +22,108 @@ final class BatchRunner {
         void accept(int item, double[] probs, VitException error);
     }
 
+    /** More images per batch buy nothing and only hold more preprocessed inputs in memory. */
+    static final int MAX_BATCH = 1024;
+
     private final InferenceEngine engine;
     private final Preprocessing preprocessing;
+    private final long maxPixels;
     private final int batchSize;
 
-    BatchRunner(InferenceEngine engine, Preprocessing preprocessing, int batchSize) {
-        if (batchSize < 1) {
-            throw new VitException("--batch must be at least 1, not " + batchSize);
+    /** @param maxPixels the pixel limit, which also bounds what the resize allocates */
+    BatchRunner(InferenceEngine engine, Preprocessing preprocessing, long maxPixels, int batchSize) {
+        if (batchSize < 1 || batchSize > MAX_BATCH) {
+            throw new VitException("--batch must be between 1 and " + MAX_BATCH + ", not " + batchSize);
         }
         this.engine = engine;
         this.preprocessing = preprocessing;
+        this.maxPixels = maxPixels;
         this.batchSize = batchSize;
     }
 
-    void run(int count, IntFunction<DecodedImage> images, Sink sink, Progress progress) {
+    /**
+     * @param names how items are named in errors (their file)
+     */
+    void run(int count, IntFunction<DecodedImage> images, IntFunction<String> names, Sink sink, Progress progress) {
         List<Integer> pending = new ArrayList<>();
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             Tensor x;
             try {
-                x = preprocessing.toTensor(images.apply(i));
-            } catch (VitException e) {
-                flush(pending, inputs, sink, progress); // keep the output in input order
-                sink.accept(i, null, e);
+                x = preprocessing.toTensor(images.apply(i), maxPixels);
+            } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
+                flush(pending, inputs, names, sink, progress); // keep the output in input order
+                sink.accept(i, null, itemError(names.apply(i), e));
                 progress.advance(1);
                 continue;
             }
             if (!inputs.isEmpty() && !Arrays.equals(inputs.get(0).shape(), x.shape())) {
-                flush(pending, inputs, sink, progress);
+                flush(pending, inputs, names, sink, progress);
             }
             pending.add(i);
             inputs.add(x);
             if (inputs.size() == batchSize) {
-                flush(pending, inputs, sink, progress);
+                flush(pending, inputs, names, sink, progress);
             }
         }
-        flush(pending, inputs, sink, progress);
+        flush(pending, inputs, names, sink, progress);
     }
 
-    private void flush(List<Integer> pending, List<Tensor> inputs, Sink sink, Progress progress) {
+    /** A failure of one item, whatever it was, as a one-line error naming the item. */
+    private static VitException itemError(String name, Throwable e) {
+        if (e instanceof VitException v) {
+            return v;
+        }
+        String what = e instanceof OutOfMemoryError ? "out of memory" : e.getClass().getSimpleName()
+                + (e.getMessage() != null ? ": " + e.getMessage() : "");
+        return new VitException(name + ": cannot process (" + what + ")", e);
+    }
+
+    private void flush(List<Integer> pending, List<Tensor> inputs, IntFunction<String> names, Sink sink,
+            Progress progress) {
         if (inputs.isEmpty()) {
             return;
         }
         int[] chw = inputs.get(0).shape();
         int size = inputs.get(0).size();
-        float[] batch = new float[inputs.size() * size];
-        for (int i = 0; i < inputs.size(); i++) {
-            inputs.get(i).data().get(0, batch, i * size, size);
+        Tensor logits;
+        try {
+            float[] batch = new float[inputs.size() * size];
+            for (int i = 0; i < inputs.size(); i++) {
+                inputs.get(i).data().get(0, batch, i * size, size);
+            }
+            logits = engine.forward(Tensor.of(batch, inputs.size(), chw[0], chw[1], chw[2]), false).logits();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            logits = null;
+            String what = e instanceof VitException ? e.getMessage() : e instanceof OutOfMemoryError
+                    ? "out of memory (try a smaller --batch)" : e.toString();
+            for (int item : pending) {
+                sink.accept(item, null, new VitException(names.apply(item) + ": inference failed: " + what, e));
+            }
         }
-        Tensor logits = engine.forward(Tensor.of(batch, inputs.size(), chw[0], chw[1], chw[2]), false).logits();
-        for (int i = 0; i < pending.size(); i++) {
-            sink.accept(pending.get(i), Predictions.softmax(logits, i), null);
+        if (logits != null) {
+            int classes = logits.dim(1);
+            for (int i = 0; i < pending.size(); i++) {
+                int item = pending.get(i);
+                if (!finite(logits, i * classes, classes)) {
+                    sink.accept(item, null, new VitException(names.apply(item) + ": the model gave non-finite "
+                            + "logits (NaN or infinity): check its weights and the --mean/--std values"));
+                } else {
+                    sink.accept(item, Predictions.softmax(logits, i), null);
+                }
+            }
         }
         progress.advance(pending.size());
         pending.clear();
         inputs.clear();
+    }
+
+    private static boolean finite(Tensor t, int from, int n) {
+        for (int i = from; i < from + n; i++) {
+            if (!Float.isFinite(t.get(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 }

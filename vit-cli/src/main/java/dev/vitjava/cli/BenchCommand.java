@@ -9,6 +9,7 @@ import dev.vitjava.checkpoint.SafetensorsWriter;
 import dev.vitjava.engine.DeviceProfile;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.KernelProfiling;
+import dev.vitjava.engine.MemoryEstimate;
 import dev.vitjava.engine.cpu.CpuEngine;
 import dev.vitjava.engine.cpu.StageProfiler;
 import dev.vitjava.model.RandomWeights;
@@ -40,6 +41,9 @@ import picocli.CommandLine.Spec;
         description = {"Benchmark a backend: ms per image, images/s, GFLOP/s and a per-stage breakdown.",
             "Without --model, --arch NAME (e.g. vit_base_patch16_224) builds random weights in memory."})
 final class BenchCommand implements Callable<Integer> {
+
+    /** Passes beyond this take days on any model: a typo, not a benchmark. */
+    private static final int MAX_PASSES = 1_000_000;
 
     @Mixin
     ModelOptions modelOptions;
@@ -94,6 +98,7 @@ final class BenchCommand implements Callable<Integer> {
         if (arch != null) {
             ViTConfig config = StandardArchitectures.byName(arch, numClasses).orElseThrow(() -> new VitException(
                     "unknown architecture '" + arch + "' (expected e.g. vit_base_patch16_224 or vit_b_16)"));
+            MemoryEstimate.checkWeights(config);
             model = new ViTModel(config, RandomWeights.create(config, seed));
             modelName = arch + " (random weights)";
             if (saveWeights != null) {
@@ -112,6 +117,8 @@ final class BenchCommand implements Callable<Integer> {
         model = null; // the engine keeps what it needs; let the source weights go
         long t2 = System.nanoTime();
         try (engine) {
+            MemoryEstimate.checkForward(c, batch, (long) c.inChans() * c.imgHeight() * c.imgWidth(), c.numTokens(),
+                    false);
             Tensor pixels = RandomWeights.pixels(seed + 1, batch, c.inChans(), c.imgHeight(), c.imgWidth());
             engine.forward(pixels, false);
             long t3 = System.nanoTime();
@@ -149,11 +156,14 @@ final class BenchCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new VitException("--batch must be at least 1, got " + batch);
         }
-        if (iters < 1) {
-            throw new VitException("--iters must be at least 1, got " + iters);
+        if (iters < 1 || iters > MAX_PASSES) {
+            throw new VitException("--iters must be between 1 and " + MAX_PASSES + ", got " + iters);
         }
-        if (warmup < 0) {
-            throw new VitException("--warmup must not be negative, got " + warmup);
+        if (warmup < 0 || warmup > MAX_PASSES) {
+            throw new VitException("--warmup must be between 0 and " + MAX_PASSES + ", got " + warmup);
+        }
+        if (numClasses < 1) {
+            throw new VitException("--num-classes must be at least 1, got " + numClasses);
         }
         if (!format.equals("text") && !format.equals("json")) {
             throw new VitException("unknown --format '" + format + "' (expected text or json)");

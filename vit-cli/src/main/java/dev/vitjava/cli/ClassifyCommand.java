@@ -12,6 +12,7 @@ import dev.vitjava.engine.Predictions;
 import dev.vitjava.engine.Predictions.Ranked;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
+import dev.vitjava.io.Printable;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,7 +78,10 @@ final class ClassifyCommand implements Callable<Integer> {
         if (topK < 1) {
             throw new VitException("--top-k must be at least 1, not " + topK);
         }
-        List<Path> files = expand(paths);
+        PrintWriter err = spec.commandLine().getErr();
+        List<String> problems = new ArrayList<>();
+        List<Path> files = expand(paths, problems);
+        problems.forEach(p -> err.println("vit: " + p));
         engineOptions.prepare();
         LoadedModel model = modelOptions.load();
         List<String> labels = labelsFile != null
@@ -85,21 +89,22 @@ final class ClassifyCommand implements Callable<Integer> {
         Preprocessing preprocessing = preprocessOptions.forModel(model);
         ImageDecoder decoder = preprocessOptions.decoder();
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         if (format == Format.csv) {
             out.println("file,rank,index,label,prob");
         }
-        int[] failures = {0};
+        int[] failures = {problems.size()};
         try (InferenceEngine engine = engineOptions.create(model.model());
              Progress progress = new Progress("classify", files.size(), quiet)) {
-            new BatchRunner(engine, preprocessing, batch).run(files.size(),
+            new BatchRunner(engine, preprocessing, decoder.maxPixels(), batch).run(files.size(),
                     i -> decoder.decode(files.get(i), preprocessing.mode()),
+                    i -> files.get(i).toString(),
                     (i, probs, error) -> {
                         if (error != null) {
                             failures[0]++;
-                            err.println("vit: " + error.getMessage());
+                            err.println("vit: " + Printable.escape(error.getMessage()));
                         } else {
                             print(out, files.get(i).toString(), Predictions.topK(probs, labels, topK));
+                            Output.check(out); // a closed pipe (| head) stops the run
                         }
                     }, progress);
         }
@@ -109,7 +114,7 @@ final class ClassifyCommand implements Callable<Integer> {
 
     private void print(PrintWriter out, String file, List<Ranked> top) {
         switch (format) {
-            case text -> out.println(file + ": " + top.stream()
+            case text -> out.println(Printable.escape(file) + ": " + top.stream()
                     .map(r -> r.label() + " " + String.format(Locale.ROOT, "%.4f", r.prob()))
                     .collect(Collectors.joining(" | ")));
             case json -> {
@@ -129,19 +134,21 @@ final class ClassifyCommand implements Callable<Integer> {
     }
 
     private static String csv(String s) {
-        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+        return s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r")
+                ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
 
-    /** Files as given, directories expanded to the images under them (sorted). */
-    static List<Path> expand(List<Path> paths) {
+    /** Files as given, directories expanded to the images under them (sorted); what cannot be listed goes to problems. */
+    static List<Path> expand(List<Path> paths, List<String> problems) {
         List<Path> files = new ArrayList<>();
         for (Path p : paths) {
             if (Files.isDirectory(p)) {
-                List<Path> found = ImageFolderDataset.imagesUnder(p);
-                if (found.isEmpty()) {
+                ImageFolderDataset.Listing found = ImageFolderDataset.imagesUnder(p);
+                problems.addAll(found.problems());
+                if (found.files().isEmpty() && found.problems().isEmpty()) {
                     throw new VitException(p + ": no image files in this directory");
                 }
-                files.addAll(found);
+                files.addAll(found.files());
             } else {
                 files.add(p);
             }

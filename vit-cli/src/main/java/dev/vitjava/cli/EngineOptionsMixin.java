@@ -1,5 +1,6 @@
 package dev.vitjava.cli;
 
+import dev.vitjava.VitException;
 import dev.vitjava.engine.Backends;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
@@ -15,6 +16,7 @@ final class EngineOptionsMixin {
     private static final String BACKEND_SHORT = "-b";
     private static final String BACKEND_LONG = "--backend";
     private static final String DEFAULT_BACKEND = "cpu";
+    private static final int MAX_THREADS_PER_CPU = 8;
 
     @Option(names = {BACKEND_SHORT, BACKEND_LONG}, paramLabel = "NAME", defaultValue = DEFAULT_BACKEND,
             description = "Backend: reference, cpu, tornado (default: ${DEFAULT-VALUE}).")
@@ -61,10 +63,21 @@ final class EngineOptionsMixin {
 
     /** Starts the backend's model-independent preparation, so it overlaps loading the model. */
     void prepare() {
+        checkThreads();
         Backends.find(backend).prepare();
     }
 
+    /** More threads than a few per core only cost memory (a stack and buffers each) and time. */
+    private void checkThreads() {
+        int max = MAX_THREADS_PER_CPU * Runtime.getRuntime().availableProcessors();
+        if (threads < 0 || threads > max) {
+            throw new VitException("--threads must be between 0 (one per core) and " + max + " ("
+                    + MAX_THREADS_PER_CPU + " per core), not " + threads);
+        }
+    }
+
     InferenceEngine create(ViTModel model) {
+        checkThreads();
         return Backends.create(backend, model, new EngineOptions(threads, device));
     }
 }

@@ -13,9 +13,11 @@ import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
+import dev.vitjava.io.Printable;
+import dev.vitjava.io.SafeFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -77,6 +79,12 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (limit != null && limit < 1) {
+            throw new VitException("--limit must be at least 1, not " + limit);
+        }
+        if (predictions != null) {
+            SafeFiles.requireWritableTarget(predictions); // before the run, not after it
+        }
         engineOptions.prepare();
         LoadedModel model = modelOptions.load();
         Preprocessing preprocessing = preprocessOptions.forModel(model);
@@ -92,28 +100,30 @@ final class EvalCommand implements Callable<Integer> {
         if (maxLabel >= numClasses) {
             throw new VitException(dataset + ": label " + maxLabel + " is beyond the model's " + numClasses + " classes");
         }
-        int count = limit == null ? data.size() : Math.max(0, Math.min(limit, data.size()));
+        int count = limit == null ? data.size() : Math.min(limit, data.size());
         Evaluation eval = new Evaluation(data.classNames(), numClasses);
-        int[] failures = {0};
         PrintWriter err = spec.commandLine().getErr();
+        List<String> problems = data instanceof ImageFolderDataset folder ? folder.problems() : List.of();
+        problems.forEach(p -> err.println("vit: " + p));
+        int[] failures = {problems.size()};
+        StringBuilder rows = new StringBuilder("index,label,pred,prob\n");
         try (InferenceEngine engine = engineOptions.create(model.model());
-             Progress progress = new Progress("eval", count, quiet);
-             Writer preds = predictions == null ? Writer.nullWriter() : Files.newBufferedWriter(predictions)) {
-            preds.write("index,label,pred,prob\n");
-            new BatchRunner(engine, preprocessing, batch).run(count, data::image, (i, probs, error) -> {
-                if (error != null) {
-                    failures[0]++;
-                    err.println("vit: " + error.getMessage());
-                    return;
-                }
-                List<Predictions.Ranked> top = Predictions.topK(probs, model.labels(), 5);
-                eval.add(data.label(i), top.stream().mapToInt(Predictions.Ranked::index).toArray());
-                try {
-                    preds.write(i + "," + data.label(i) + "," + top.get(0).index() + "," + top.get(0).prob() + "\n");
-                } catch (IOException e) {
-                    throw new VitException(predictions + ": cannot write: " + e.getMessage());
-                }
-            }, progress);
+             Progress progress = new Progress("eval", count, quiet)) {
+            new BatchRunner(engine, preprocessing, decoder.maxPixels(), batch).run(count, data::image, data::name,
+                    (i, probs, error) -> {
+                        if (error != null) {
+                            failures[0]++;
+                            err.println("vit: " + Printable.escape(error.getMessage()));
+                            return;
+                        }
+                        List<Predictions.Ranked> top = Predictions.topK(probs, model.labels(), 5);
+                        eval.add(data.label(i), top.stream().mapToInt(Predictions.Ranked::index).toArray());
+                        rows.append(i).append(',').append(data.label(i)).append(',').append(top.get(0).index())
+                                .append(',').append(top.get(0).prob()).append('\n');
+                    }, progress);
+        }
+        if (predictions != null) {
+            SafeFiles.writeAtomically(predictions, o -> o.write(rows.toString().getBytes(StandardCharsets.UTF_8)));
         }
         PrintWriter out = spec.commandLine().getOut();
         if (format == Format.json) {
@@ -146,20 +156,20 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private void text(PrintWriter out, Evaluation e, int failed) {
-        out.printf(Locale.ROOT, "dataset  %s%n", dataset);
+        out.printf(Locale.ROOT, "dataset  %s%n", Printable.escape(dataset.toString()));
         out.printf(Locale.ROOT, "images   %d%s%n", e.count(), failed > 0 ? " (" + failed + " unreadable, skipped)" : "");
         out.printf(Locale.ROOT, "top-1    %.2f %% (%d/%d)%n", 100 * e.top1(), e.top1Correct(), e.count());
         out.printf(Locale.ROOT, "top-5    %.2f %%%n%n", 100 * e.top5());
         int width = Math.max(5, e.classNames().stream().mapToInt(String::length).max().orElse(5));
         out.printf(Locale.ROOT, "%-" + width + "s  %8s  %6s%n", "class", "accuracy", "count");
         for (int c = 0; c < e.classNames().size(); c++) {
-            out.printf(Locale.ROOT, "%-" + width + "s  %7.2f%%  %6d%n", e.classNames().get(c),
+            out.printf(Locale.ROOT, "%-" + width + "s  %7.2f%%  %6d%n", Printable.escape(e.classNames().get(c)),
                     100 * e.classAccuracy(c), e.support(c));
         }
         if (confusion) {
             out.printf("%nconfusion matrix (rows: true class, columns: predicted class index)%n");
             for (int c = 0; c < e.confusion().length; c++) {
-                StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-" + width + "s", e.classNames().get(c)));
+                StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-" + width + "s", Printable.escape(e.classNames().get(c))));
                 for (long v : e.confusion()[c]) {
                     row.append(String.format(Locale.ROOT, " %5d", v));
                 }

@@ -1,5 +1,6 @@
 package dev.vitjava.cli;
 
+import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.checkpoint.Safetensors;
 import dev.vitjava.model.ViTConfig;
@@ -33,6 +34,9 @@ final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (model != null) {
+            if (modelOptions.model != null) {
+                throw new VitException("give the model once: as MODEL or with --model, not both");
+            }
             modelOptions.model = model;
         }
         LoadedModel m = modelOptions.load();

@@ -1,12 +1,16 @@
 package dev.vitjava.cli;
 
+import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.checkpoint.ModelLoader;
 import dev.vitjava.hub.Hub;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Which model to load: a directory, a safetensors file, a hub id, or by default the bundled demo model. */
 final class ModelOptions {
@@ -29,20 +33,41 @@ final class ModelOptions {
             description = "Hub revision (branch, tag or commit) for a hub model id (default: ${DEFAULT-VALUE}).")
     String revision;
 
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
+    /** The weights file of the loaded model, which a fault in its memory mapping is reported against. */
+    Path weightsFile;
+
     LoadedModel load() {
-        return ModelLoader.load(resolve(), new ModelLoader.Options(config, numHeads));
+        if (numHeads < 0) {
+            throw new VitException("--num-heads must be positive, not " + numHeads);
+        }
+        ModelLoader.Options options = new ModelLoader.Options(config, numHeads);
+        LoadedModel loaded;
+        if (model == null || Files.exists(Path.of(model)) || !Hub.isRepoId(model)) {
+            loaded = ModelLoader.load(model == null ? DemoModel.directory() : Path.of(model), options);
+        } else {
+            loaded = loadFromHub(options);
+        }
+        weightsFile = loaded.weightsFile();
+        return loaded;
     }
 
-    /** The local directory or file: the demo model, a path, or a hub id (org/name) downloaded into the HF cache. */
-    Path resolve() {
-        if (model == null) {
-            return DemoModel.directory();
-        }
-        Path path = Path.of(model);
-        if (Files.exists(path) || !Hub.isRepoId(model)) {
-            return path;
-        }
+    /** A hub id (org/name) downloaded into the HF cache; a cached file that fails to load is checked and re-fetched once. */
+    private LoadedModel loadFromHub(ModelLoader.Options options) {
+        Hub.checkRevision(revision);
         PrintStream progress = System.console() != null ? System.err : null;
-        return Hub.fromEnvironment(System.getenv(), progress).snapshot(model, revision);
+        PrintWriter err = command != null ? command.commandLine().getErr() : new PrintWriter(System.err, true);
+        Hub hub = Hub.fromEnvironment(System.getenv(), progress, notice -> err.println("vit: " + notice));
+        Path snapshot = hub.snapshot(model, revision);
+        try {
+            return ModelLoader.load(snapshot, options);
+        } catch (VitException e) {
+            if (hub.offline() || !hub.evictDamaged(snapshot)) {
+                throw e;
+            }
+            return ModelLoader.load(hub.snapshot(model, revision), options);
+        }
     }
 }

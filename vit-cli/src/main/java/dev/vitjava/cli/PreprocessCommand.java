@@ -1,7 +1,9 @@
 package dev.vitjava.cli;
 
 import dev.vitjava.checkpoint.SafetensorsWriter;
+import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
+import dev.vitjava.io.Printable;
 import dev.vitjava.model.Tensor;
 import java.nio.file.Path;
 import java.util.Map;
@@ -49,11 +51,12 @@ final class PreprocessCommand implements Callable<Integer> {
         } else {
             p = preprocessOptions.withoutModel();
         }
-        Tensor chw = p.toTensor(preprocessOptions.decoder().decode(image, p.mode()));
+        ImageDecoder decoder = preprocessOptions.decoder();
+        Tensor chw = p.toTensor(decoder.decode(image, p.mode()), decoder.maxPixels());
         Tensor nchw = chw.reshape(1, chw.dim(0), chw.dim(1), chw.dim(2));
         SafetensorsWriter.write(output, Map.of("pixel_values", nchw),
                 Map.of("image", image.toString(), "preprocessing", p.describe()));
-        spec.commandLine().getOut().println(output + ": pixel_values " + nchw.shapeString() + " (" + p.describe() + ")");
+        spec.commandLine().getOut().println(Printable.escape(output.toString()) + ": pixel_values " + nchw.shapeString() + " (" + p.describe() + ")");
         return 0;
     }
 }

@@ -96,12 +96,17 @@ final class PreprocessOptions {
         }
         int channels = p.mode().channels();
         if (mean != null) {
+            for (double m : mean) {
+                if (!Double.isFinite(m)) {
+                    throw new VitException("--mean values must be finite numbers, not " + m);
+                }
+            }
             p = p.withMean(checkChannels("--mean", mean, channels));
         }
         if (std != null) {
             for (double s : std) {
-                if (!(s > 0)) {
-                    throw new VitException("--std values must be positive, not " + s);
+                if (!(s > 0 && Double.isFinite(s))) {
+                    throw new VitException("--std values must be positive finite numbers, not " + s);
                 }
             }
             p = p.withStd(checkChannels("--std", std, channels));

@@ -6,6 +6,7 @@ import dev.vitjava.checkpoint.Safetensors;
 import dev.vitjava.checkpoint.SafetensorsWriter;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Trace;
+import dev.vitjava.io.SafeFiles;
 import dev.vitjava.model.Tensor;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -60,9 +61,17 @@ final class RunCommand implements Callable<Integer> {
             }
             pixels = in.tensor(inputKey);
         }
+        SafeFiles.requireWritableTarget(output);
         InferenceEngine.Result result;
         try (InferenceEngine engine = engineOptions.create(loaded.model())) {
             result = forward(engine, pixels);
+        }
+        Tensor logits = result.logits();
+        for (int i = 0; i < logits.size(); i++) {
+            if (!Float.isFinite(logits.get(i))) {
+                throw new VitException(input + ": image " + i / logits.dim(1) + " gives non-finite logits (NaN or"
+                        + " infinity): check the model's weights and the input");
+            }
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
         out.put(Trace.LOGITS, result.logits());

@@ -6,6 +6,7 @@ import dev.vitjava.model.StandardArchitectures;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTConfig.GlobalPool;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Set;
 import java.util.function.Function;
@@ -46,11 +47,11 @@ final class ConfigReader {
     }
 
     private static ViTConfig fromHuggingFace(Path file, JsonNode j, Shapes shapes) {
-        String type = j.path("model_type").asText("vit");
+        String type = textField(file, j, "model_type", "vit");
         if (!type.equals("vit")) {
             throw new VitException(file + ": model_type '" + type + "' is not supported (only 'vit')");
         }
-        String act = j.path("hidden_act").asText("gelu");
+        String act = textField(file, j, "hidden_act", "gelu");
         if (!act.equals("gelu")) {
             throw new VitException(file + ": hidden_act '" + act + "' is not supported (only exact 'gelu')");
         }
@@ -64,14 +65,14 @@ final class ConfigReader {
                 intField(file, j, "num_hidden_layers", 12),
                 intField(file, j, "num_attention_heads", 12),
                 intField(file, j, "intermediate_size", 3072),
-                j.path("qkv_bias").asBoolean(true),
-                j.path("layer_norm_eps").asDouble(1e-12),
+                boolField(file, j, "qkv_bias", true),
+                doubleField(file, j, "layer_norm_eps", 1e-12),
                 true, GlobalPool.TOKEN);
     }
 
     private static ViTConfig fromTimm(Path file, JsonNode j, Naming naming, Shapes shapes) {
         JsonNode args = j.path("model_args");
-        String arch = j.path("architecture").asText("");
+        String arch = textField(file, j, "architecture", "");
         ViTConfig base = StandardArchitectures.byName(arch, numClasses(file, shapes)).orElse(null);
         if (base == null && !args.isObject()) {
             throw new VitException(file + ": architecture '" + arch + "' is not a standard ViT and the config has no "
@@ -92,9 +93,13 @@ final class ConfigReader {
         int[] img = args.has("img_size") || defaultImg == null
                 ? size(file, args.get("img_size"), 224, "model_args.img_size") : defaultImg;
         int dim = intField(file, args, "embed_dim", base != null ? base.embedDim() : 768);
-        double mlpRatio = args.path("mlp_ratio").asDouble(4.0);
-        boolean classToken = args.path("class_token").asBoolean(true);
-        String pool = args.path("global_pool").asText(j.path("global_pool").asText(classToken ? "token" : "avg"));
+        double mlpRatio = doubleField(file, args, "model_args.mlp_ratio", 4.0);
+        if (!(mlpRatio > 0 && mlpRatio <= 64)) {
+            throw new VitException(file + ": model_args.mlp_ratio must be in (0, 64], not " + mlpRatio);
+        }
+        boolean classToken = boolField(file, args, "model_args.class_token", true);
+        String pool = textField(file, args, "model_args.global_pool",
+                textField(file, j, "global_pool", classToken ? "token" : "avg"));
         return build(file, img[0], img[1],
                 intField(file, args, "patch_size", base != null ? base.patchSize() : 16),
                 intField(file, args, "in_chans", base != null ? base.inChans() : 3),
@@ -103,7 +108,7 @@ final class ConfigReader {
                 intField(file, args, "depth", base != null ? base.depth() : 12),
                 intField(file, args, "num_heads", base != null ? base.numHeads() : 12),
                 (int) Math.round(dim * mlpRatio),
-                args.path("qkv_bias").asBoolean(true),
+                boolField(file, args, "model_args.qkv_bias", true),
                 naming == Naming.HUGGING_FACE ? 1e-12 : 1e-6,
                 classToken, GlobalPool.parse(pool));
     }
@@ -113,8 +118,15 @@ final class ConfigReader {
         int[] patch = shapes.apply("patch_embed.proj.weight");
         int[] pos = shapes.apply("pos_embed");
         int[] fc1 = shapes.apply("blocks.0.mlp.fc1.weight");
-        if (pos == null || fc1 == null || patch.length != 4) {
-            throw new VitException(file + ": cannot infer the architecture: missing pos_embed or block 0 MLP weights");
+        if (patch == null || pos == null || fc1 == null) {
+            throw new VitException(file + ": cannot infer the architecture: missing the patch embedding, pos_embed or"
+                    + " block 0 MLP weights");
+        }
+        // the weight mapper checks every shape against the config; these are the ones the config is read from
+        if (patch.length != 4 || patch[2] != patch[3] || pos.length < 2 || pos.length > 3 || fc1.length != 2) {
+            throw new VitException(file + ": cannot infer the architecture from the shapes of the patch embedding "
+                    + Arrays.toString(patch) + ", pos_embed " + Arrays.toString(pos) + " and block 0 fc1 "
+                    + Arrays.toString(fc1) + " (expected (D, C, p, p), (1, T, D) and (hidden, D))");
         }
         int dim = patch[0];
         int depth = 0;
@@ -157,8 +169,46 @@ final class ConfigReader {
         return head[0];
     }
 
+    /** The JSON field {@code name} (its last dotted part) of {@code node}, named fully in errors. */
+    private static JsonNode field(JsonNode node, String name) {
+        return node.get(name.substring(name.lastIndexOf('.') + 1));
+    }
+
+    private static double doubleField(Path file, JsonNode node, String name, double fallback) {
+        JsonNode v = field(node, name);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isNumber() || !Double.isFinite(v.asDouble())) {
+            throw new VitException(file + ": " + name + " must be a finite number, not " + v);
+        }
+        return v.asDouble();
+    }
+
+    private static boolean boolField(Path file, JsonNode node, String name, boolean fallback) {
+        JsonNode v = field(node, name);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isBoolean()) {
+            throw new VitException(file + ": " + name + " must be true or false, not " + v);
+        }
+        return v.asBoolean();
+    }
+
+    private static String textField(Path file, JsonNode node, String name, String fallback) {
+        JsonNode v = field(node, name);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isTextual()) {
+            throw new VitException(file + ": " + name + " must be a string, not " + v);
+        }
+        return v.asText();
+    }
+
     private static int intField(Path file, JsonNode node, String name, int fallback) {
-        JsonNode v = node.get(name);
+        JsonNode v = field(node, name);
         if (v == null || v.isNull()) {
             return fallback;
         }

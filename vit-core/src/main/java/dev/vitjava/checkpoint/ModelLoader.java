@@ -3,6 +3,7 @@ package dev.vitjava.checkpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vitjava.VitException;
+import dev.vitjava.io.SafeFiles;
 import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
@@ -28,6 +29,8 @@ import java.util.stream.Stream;
 public final class ModelLoader {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Configs are a few KiB (with 21k labels, about 1 MiB); a bigger one is not a config. */
+    private static final long MAX_JSON_BYTES = 64L << 20;
 
     private ModelLoader() {
     }
@@ -56,6 +59,10 @@ public final class ModelLoader {
                 : dir != null && Files.isRegularFile(dir.resolve("config.json")) ? dir.resolve("config.json") : null;
         Path preprocessorFile = dir != null && Files.isRegularFile(dir.resolve("preprocessor_config.json"))
                 ? dir.resolve("preprocessor_config.json") : null;
+        if (configFile != null && options.numHeads() > 0) {
+            throw new VitException("--num-heads is for a bare checkpoint without a config; " + configFile
+                    + " gives the number of heads");
+        }
         JsonNode configJson = configFile == null ? null : readJson(configFile);
         JsonNode preprocessorJson = preprocessorFile == null ? null : readJson(preprocessorFile);
 
@@ -77,8 +84,11 @@ public final class ModelLoader {
         if (Files.isRegularFile(path)) {
             return path;
         }
-        if (!Files.isDirectory(path)) {
+        if (!Files.exists(path)) {
             throw new VitException(path + ": no such model file or directory");
+        }
+        if (!Files.isDirectory(path)) {
+            throw new VitException(path + ": not a regular file or a directory (a pipe or device is not read)");
         }
         Path main = path.resolve("model.safetensors");
         if (Files.isRegularFile(main)) {
@@ -103,7 +113,7 @@ public final class ModelLoader {
 
     static JsonNode readJson(Path file) {
         try {
-            return JSON.readTree(file.toFile());
+            return JSON.readTree(SafeFiles.readRegularFile(file, MAX_JSON_BYTES));
         } catch (IOException e) {
             throw new VitException(file + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
         }

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vitjava.VitException;
+import dev.vitjava.io.SafeFiles;
 import dev.vitjava.model.Tensor;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -47,23 +47,23 @@ public final class SafetensorsWriter {
         while (prefix.hasRemaining()) {
             prefix.put((byte) ' ');
         }
+        Path parent = path.toAbsolutePath().getParent();
         try {
-            Path parent = path.toAbsolutePath().getParent();
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            try (OutputStream out = Files.newOutputStream(path)) {
-                out.write(prefix.array());
-                for (Tensor t : tensors.values()) {
-                    ByteBuffer data = ByteBuffer.allocate(4 * t.size()).order(ByteOrder.LITTLE_ENDIAN);
-                    for (int i = 0; i < t.size(); i++) {
-                        data.putFloat(t.get(i));
-                    }
-                    out.write(data.array());
-                }
-            }
         } catch (IOException e) {
-            throw new VitException(path + ": cannot write: " + e.getMessage(), e);
+            throw new VitException(path + ": cannot write: " + SafeFiles.describe(e), e);
         }
+        SafeFiles.writeAtomically(path, out -> {
+            out.write(prefix.array());
+            for (Tensor t : tensors.values()) {
+                ByteBuffer data = ByteBuffer.allocate(4 * t.size()).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < t.size(); i++) {
+                    data.putFloat(t.get(i));
+                }
+                out.write(data.array());
+            }
+        });
     }
 }

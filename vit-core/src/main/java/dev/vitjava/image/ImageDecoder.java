@@ -94,6 +94,9 @@ public final class ImageDecoder {
         if (Files.isDirectory(file)) {
             throw new VitException(name + ": is a directory, not an image");
         }
+        if (!Files.isRegularFile(file)) {
+            throw new VitException(name + ": not a regular file (a pipe or device is not read)");
+        }
         try {
             if (Files.size(file) == 0) {
                 throw new VitException(name + ": empty file, not an image");

@@ -75,10 +75,8 @@ public final class SafeFiles {
      * {@link VitException}s naming the target.
      */
     public static void writeAtomically(Path target, Content content) {
+        requireWritableTarget(target);
         if (Files.exists(target) && !Files.isRegularFile(target)) {
-            if (Files.isDirectory(target)) {
-                throw new VitException(target + ": is a directory");
-            }
             try (OutputStream out = Files.newOutputStream(target)) {
                 content.writeTo(out);
             } catch (IOException e) {
@@ -87,9 +85,6 @@ public final class SafeFiles {
             return;
         }
         Path parent = target.toAbsolutePath().getParent();
-        if (!Files.isDirectory(parent)) {
-            throw new VitException(target + ": cannot write: directory " + parent + " does not exist");
-        }
         Path tmp = null;
         try {
             tmp = Files.createTempFile(parent, "." + target.getFileName(), ".tmp");
@@ -112,6 +107,20 @@ public final class SafeFiles {
                     // best effort: the write already failed and says so
                 }
             }
+        }
+    }
+
+    /**
+     * Checks, before work whose result goes to {@code target}, that it can be written there: it is not a
+     * directory, and its directory exists.
+     */
+    public static void requireWritableTarget(Path target) {
+        if (Files.isDirectory(target)) {
+            throw new VitException(target + ": is a directory");
+        }
+        Path parent = target.toAbsolutePath().getParent();
+        if (!Files.exists(target) && (parent == null || !Files.isDirectory(parent))) {
+            throw new VitException(target + ": cannot write: directory " + parent + " does not exist");
         }
     }
 
