@@ -49,11 +49,13 @@ final class BatchRunner {
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             Tensor x;
+            DecodedImage image = null;
             try {
-                x = preprocessing.toTensor(images.apply(i), maxPixels);
+                image = images.apply(i);
+                x = preprocessing.toTensor(image, maxPixels);
             } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
                 flush(pending, inputs, names, sink, progress); // keep the output in input order
-                sink.accept(i, null, itemError(names.apply(i), e));
+                sink.accept(i, null, itemError(names.apply(i), e, image != null));
                 progress.advance(1);
                 continue;
             }
@@ -69,10 +71,13 @@ final class BatchRunner {
         flush(pending, inputs, names, sink, progress);
     }
 
-    /** A failure of one item, whatever it was, as a one-line error naming the item. */
-    private static VitException itemError(String name, Throwable e) {
+    /**
+     * A failure of one item, whatever it was, as a one-line error naming the item (the decoder's errors name it
+     * already, the preprocessing's do not).
+     */
+    private static VitException itemError(String name, Throwable e, boolean decoded) {
         if (e instanceof VitException v) {
-            return v;
+            return decoded ? new VitException(name + ": " + v.getMessage(), v) : v;
         }
         String what = e instanceof OutOfMemoryError ? "out of memory" : e.getClass().getSimpleName()
                 + (e.getMessage() != null ? ": " + e.getMessage() : "");

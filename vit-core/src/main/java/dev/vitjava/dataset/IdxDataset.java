@@ -111,14 +111,14 @@ public final class IdxDataset implements Dataset {
             if (total > Integer.MAX_VALUE - 8) {
                 throw new VitException(file + ": " + total + " bytes of data is too large");
             }
-            if (2 * total > Runtime.getRuntime().maxMemory()) { // the data and readNBytes's copy of it
-                throw new VitException(file + ": " + total / (1 << 20) + " MiB of data does not fit in the Java heap"
-                        + " (" + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB; raise -Xmx in JAVA_OPTS)");
-            }
             long header = 4L + 4L * dims.length;
             if (!gzipped && Files.size(file) - header < total) {
                 throw new VitException(file + ": truncated IDX file (declares " + total + " bytes of data, has "
                         + (Files.size(file) - header) + ")");
+            }
+            if (2 * total > Runtime.getRuntime().maxMemory()) { // the data and readNBytes's copy of it
+                throw new VitException(file + ": " + total / (1 << 20) + " MiB of data does not fit in the Java heap"
+                        + " (" + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB; raise -Xmx in JAVA_OPTS)");
             }
             // the declared size is not trusted with an allocation: readNBytes grows with the data that arrives
             byte[] data = in.readNBytes((int) total);

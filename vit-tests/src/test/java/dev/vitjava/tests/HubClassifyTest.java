@@ -2,18 +2,18 @@ package dev.vitjava.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import dev.vitjava.hub.Hub;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The packaged CLI as a user runs it (a separate JVM on the shaded jar), classifying with a model id that it
- * downloads from a fake Hugging Face Hub on loopback serving the demo model, then again offline from the cache.
+ * downloads from a fake Hugging Face Hub on loopback serving the demo model, then again offline from the cache;
+ * two processes downloading at once, a hostile hub, and a damaged cache.
  */
 class HubClassifyTest {
 
@@ -30,58 +31,46 @@ class HubClassifyTest {
     static final Path JAR = Path.of("..", "vit-cli", "target", "vit.jar");
 
     @TempDir
-    Path cache;
+    Path tmp;
 
-    private HttpServer server;
+    private Path cache;
+    private FakeHub server;
 
     @BeforeEach
     void start() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/zalando/vit-fashion-mnist/resolve/main/", this::serve);
-        server.start();
+        cache = tmp.resolve("cache");
+        server = new FakeHub("zalando/vit-fashion-mnist", Map.of(
+                "config.json", Files.readAllBytes(DEMO.resolve("config.json")),
+                "model.safetensors", Files.readAllBytes(DEMO.resolve("model.safetensors"))));
     }
 
     @AfterEach
     void stop() {
-        server.stop(0);
+        server.close();
     }
 
-    private void serve(HttpExchange ex) throws IOException {
-        String name = Path.of(ex.getRequestURI().getPath()).getFileName().toString();
-        Path file = DEMO.resolve(name);
-        if (!Files.isRegularFile(file)) {
-            ex.sendResponseHeaders(404, -1);
-            ex.close();
-            return;
-        }
-        byte[] body = Files.readAllBytes(file);
-        ex.getResponseHeaders().add("X-Repo-Commit", "c0ffee0000000000000000000000000000000000");
-        ex.getResponseHeaders().add("ETag", "\"" + Integer.toHexString(java.util.Arrays.hashCode(body)) + "\"");
-        if (ex.getRequestMethod().equals("HEAD")) {
-            ex.getResponseHeaders().add("Content-Length", Integer.toString(body.length));
-            ex.sendResponseHeaders(200, -1);
-        } else {
-            ex.sendResponseHeaders(200, body.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(body);
-            }
-        }
-        ex.close();
-    }
-
-    private String[] run(boolean offline, String... args) throws IOException, InterruptedException {
+    private Process start(boolean offline, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "-jar", JAR.toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().put("HF_ENDPOINT", "http://127.0.0.1:" + server.getAddress().getPort());
+        pb.environment().put("HF_ENDPOINT", server.endpoint());
         pb.environment().put("HF_HUB_CACHE", cache.toString());
         pb.environment().put("HF_HUB_OFFLINE", offline ? "1" : "0");
-        Process p = pb.start();
+        return pb.start();
+    }
+
+    private static String[] result(Process p) throws IOException, InterruptedException {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        // the JVM's notice about the incubator module is not ours
+        err = err.lines().filter(l -> !l.startsWith("WARNING: Using incubator modules")).collect(Collectors.joining("\n"));
         return new String[] {Integer.toString(p.exitValue()), out, err};
+    }
+
+    private String[] run(boolean offline, String... args) throws IOException, InterruptedException {
+        return result(start(offline, args));
     }
 
     @Test
@@ -92,7 +81,7 @@ class HubClassifyTest {
         assertThat(online[1].strip()).isEqualTo(sample + ": Ankle boot 0.7325");
         assertThat(cache.resolve("models--zalando--vit-fashion-mnist").resolve("refs").resolve("main")).exists();
 
-        server.stop(0);
+        server.close();
         String[] offline = run(true, "classify", "-k", "1", "--model", "zalando/vit-fashion-mnist", sample);
         assertThat(offline[0]).as(offline[2]).isEqualTo("0");
         assertThat(offline[1].strip()).isEqualTo(sample + ": Ankle boot 0.7325");
@@ -100,5 +89,47 @@ class HubClassifyTest {
         String[] missing = run(true, "classify", "--model", "zalando/other-model", sample);
         assertThat(missing[0]).isEqualTo("1");
         assertThat(missing[2]).contains("zalando/other-model").contains("HF_HUB_OFFLINE").doesNotContain("Exception");
+    }
+
+    /** Two processes download one model at once: both classify right, with one verified blob and one download. */
+    @Test
+    void twoProcessesDownloadOneModelAtOnce() throws Exception {
+        server.fault = FakeHub.Fault.SLOW;
+        String sample = Path.of("..", "samples", "0000-ankle-boot.png").toString();
+        Process a = start(false, "classify", "-k", "1", "--model", "zalando/vit-fashion-mnist", sample);
+        Process b = start(false, "classify", "-k", "1", "--model", "zalando/vit-fashion-mnist", sample);
+        for (String[] r : List.of(result(a), result(b))) {
+            assertThat(r[0]).as(r[2]).isEqualTo("0");
+            assertThat(r[1].strip()).isEqualTo(sample + ": Ankle boot 0.7325");
+        }
+        assertThat(server.modelGets.get()).isEqualTo(1);
+        try (Stream<Path> blobs = Files.list(cache.resolve("models--zalando--vit-fashion-mnist/blobs"))) {
+            assertThat(blobs.map(p -> p.getFileName().toString())).hasSize(2).noneMatch(n -> n.contains("incomplete"));
+        }
+    }
+
+    /** A hostile hub: exit 1, one line, nothing written outside the cache; a damaged cache is healed. */
+    @Test
+    void hostileAnswersAndADamagedCache() throws Exception {
+        String sample = Path.of("..", "samples", "0000-ankle-boot.png").toString();
+        server.fault = FakeHub.Fault.TRAVERSAL_ETAG;
+        String[] traversal = run(false, "classify", "--model", "zalando/vit-fashion-mnist", sample);
+        assertThat(traversal[0]).isEqualTo("1");
+        assertThat(traversal[2]).contains("invalid ETag").doesNotContain("\n");
+        try (Stream<Path> all = Files.walk(tmp)) {
+            assertThat(all.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains("vit-escape"));
+        }
+
+        server.fault = FakeHub.Fault.NONE;
+        new Hub(cache, server.endpoint(), false, Hub.Settings.defaults(), null, null)
+                .snapshot("zalando/vit-fashion-mnist", "main");
+        Path blob = cache.resolve("models--zalando--vit-fashion-mnist/snapshots/" + FakeHub.COMMIT
+                + "/model.safetensors").toRealPath();
+        Files.write(blob, Arrays.copyOf(Files.readAllBytes(blob), 1000)); // truncated in the cache
+        String[] healed = run(false, "classify", "-k", "1", "--model", "zalando/vit-fashion-mnist", sample);
+        assertThat(healed[0]).as(healed[2]).isEqualTo("0");
+        assertThat(healed[1].strip()).isEqualTo(sample + ": Ankle boot 0.7325");
+        assertThat(healed[2]).contains("damaged in the cache").contains("downloading it again");
+        assertThat(server.modelGets.get()).isEqualTo(2);
     }
 }
