@@ -118,7 +118,7 @@ final class BenchCommand implements Callable<Integer> {
         long t2 = System.nanoTime();
         try (engine) {
             MemoryEstimate.checkForward(c, batch, (long) c.inChans() * c.imgHeight() * c.imgWidth(), c.numTokens(),
-                    false);
+                    false, false);
             Tensor pixels = RandomWeights.pixels(seed + 1, batch, c.inChans(), c.imgHeight(), c.imgWidth());
             engine.forward(pixels, false);
             long t3 = System.nanoTime();

@@ -46,7 +46,7 @@ public final class Inputs {
             throw new VitException("input " + height + "x" + width + " makes " + tokens
                     + " tokens, too many for the attention maps of " + c.numHeads() + " heads");
         }
-        MemoryEstimate.checkForward(c, pixels.dim(0), (long) pixels.dim(1) * height * width, tokens, trace);
+        MemoryEstimate.checkForward(c, pixels.dim(0), (long) pixels.dim(1) * height * width, tokens, attentionMaps, trace);
         return new int[] {height / p, width / p};
     }
 }

@@ -32,22 +32,23 @@ public final class MemoryEstimate {
 
     /**
      * Activations of a forward pass of {@code batch} images of {@code tokens} tokens: the input, the token
-     * buffers and MLP hidden layer, and one image's attention maps; with a trace, every block's attention maps and
-     * outputs for every image.
+     * buffers and MLP hidden layer, one image's attention maps if the engine holds them, and with a trace every
+     * block's attention maps and outputs for every image.
      */
-    public static void checkForward(ViTConfig c, long batch, long pixelsPerImage, long tokens, boolean trace) {
+    public static void checkForward(ViTConfig c, long batch, long pixelsPerImage, long tokens, boolean attentionMaps,
+            boolean trace) {
         long d = c.embedDim();
         long perImage = pixelsPerImage + tokens * (6 * d + c.mlpHidden());
         long attention = c.numHeads() * tokens * tokens;
         if (trace) {
             perImage += c.depth() * (attention + tokens * d);
         }
-        if (batch * pixelsPerImage > MAX_ARRAY || attention > MAX_ARRAY) {
-            throw new VitException("a batch of " + batch + " images of " + tokens + " tokens is beyond Java's array"
-                    + " size; use a smaller batch or input");
+        if (batch * pixelsPerImage > MAX_ARRAY) {
+            throw new VitException("a batch of " + batch + " images of " + pixelsPerImage + " values is beyond Java's"
+                    + " array size; use a smaller batch or input");
         }
-        check(4 * (batch * perImage + attention), "a batch of " + batch + " image(s) of " + tokens + " tokens"
-                + (trace ? " with its trace" : ""));
+        check(4 * (batch * perImage + (attentionMaps ? attention : 0)), "a batch of " + batch + " image(s) of "
+                + tokens + " tokens" + (trace ? " with its trace" : ""));
     }
 
     private static void check(long bytes, String what) {
