@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Builds a {@link ViTConfig} from a Hugging Face {@code config.json}, a timm hub {@code config.json}
@@ -169,53 +170,39 @@ final class ConfigReader {
         return head[0];
     }
 
-    /** The JSON field {@code name} (its last dotted part) of {@code node}, named fully in errors. */
-    private static JsonNode field(JsonNode node, String name) {
-        return node.get(name.substring(name.lastIndexOf('.') + 1));
+    /**
+     * The JSON field {@code name} (its last dotted part; the whole name is what errors show) of {@code node}, or
+     * null when absent or null; refused unless {@code ok}.
+     */
+    private static JsonNode field(Path file, JsonNode node, String name, Predicate<JsonNode> ok, String expected) {
+        JsonNode v = node.get(name.substring(name.lastIndexOf('.') + 1));
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!ok.test(v)) {
+            throw new VitException(file + ": " + name + " must be " + expected + ", not " + v);
+        }
+        return v;
     }
 
     private static double doubleField(Path file, JsonNode node, String name, double fallback) {
-        JsonNode v = field(node, name);
-        if (v == null || v.isNull()) {
-            return fallback;
-        }
-        if (!v.isNumber() || !Double.isFinite(v.asDouble())) {
-            throw new VitException(file + ": " + name + " must be a finite number, not " + v);
-        }
-        return v.asDouble();
+        JsonNode v = field(file, node, name, n -> n.isNumber() && Double.isFinite(n.asDouble()), "a finite number");
+        return v == null ? fallback : v.asDouble();
     }
 
     private static boolean boolField(Path file, JsonNode node, String name, boolean fallback) {
-        JsonNode v = field(node, name);
-        if (v == null || v.isNull()) {
-            return fallback;
-        }
-        if (!v.isBoolean()) {
-            throw new VitException(file + ": " + name + " must be true or false, not " + v);
-        }
-        return v.asBoolean();
+        JsonNode v = field(file, node, name, JsonNode::isBoolean, "true or false");
+        return v == null ? fallback : v.asBoolean();
     }
 
     private static String textField(Path file, JsonNode node, String name, String fallback) {
-        JsonNode v = field(node, name);
-        if (v == null || v.isNull()) {
-            return fallback;
-        }
-        if (!v.isTextual()) {
-            throw new VitException(file + ": " + name + " must be a string, not " + v);
-        }
-        return v.asText();
+        JsonNode v = field(file, node, name, JsonNode::isTextual, "a string");
+        return v == null ? fallback : v.asText();
     }
 
     private static int intField(Path file, JsonNode node, String name, int fallback) {
-        JsonNode v = field(node, name);
-        if (v == null || v.isNull()) {
-            return fallback;
-        }
-        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
-            throw new VitException(file + ": " + name + " must be an integer, not " + v);
-        }
-        return v.asInt();
+        JsonNode v = field(file, node, name, n -> n.isIntegralNumber() && n.canConvertToInt(), "an integer");
+        return v == null ? fallback : v.asInt();
     }
 
     /** An int or a [height, width] pair. */
