@@ -8,10 +8,8 @@ import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.checkpoint.SafetensorsWriter;
 import dev.vitjava.engine.DeviceProfile;
 import dev.vitjava.engine.InferenceEngine;
-import dev.vitjava.engine.KernelProfiling;
 import dev.vitjava.engine.MemoryEstimate;
-import dev.vitjava.engine.cpu.CpuEngine;
-import dev.vitjava.engine.cpu.StageProfiler;
+import dev.vitjava.engine.Profile;
 import dev.vitjava.model.RandomWeights;
 import dev.vitjava.model.StandardArchitectures;
 import dev.vitjava.model.Tensor;
@@ -21,7 +19,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.lang.management.ManagementFactory;
 import java.util.Arrays;
-import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -35,7 +33,8 @@ import picocli.CommandLine.Spec;
  * Times forward passes: a real checkpoint ({@code --model}) or a named architecture with random weights built in
  * memory ({@code --arch}), random normal pixels at the trained size, {@code --warmup} untimed passes, then
  * {@code --iters} timed ones. Reports ms per image (median, min, max), images/s, the achieved GFLOP/s from an
- * analytic FLOP count, load and first-inference times, and for the cpu backend the time per stage.
+ * analytic FLOP count, load and first-inference times, and the engine's own breakdown ({@link
+ * InferenceEngine#profile}: the cpu engine's stages, the tornado engine's device profile).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Benchmark a backend: ms per image, images/s, GFLOP/s and a per-stage breakdown.",
@@ -126,25 +125,16 @@ final class BenchCommand implements Callable<Integer> {
             for (int i = 0; i < warmup; i++) {
                 engine.forward(pixels, false);
             }
-            Profile profile = new Profile();
-            if (engine instanceof CpuEngine cpu) {
-                cpu.setProfiler(profile);
-            }
+            Profile profile = engine.profile(pixels, iters);
             double[] msPerImage = new double[iters];
             for (int i = 0; i < iters; i++) {
-                long s = System.nanoTime();
-                engine.forward(pixels, false);
-                msPerImage[i] = (System.nanoTime() - s) / 1e6 / batch;
+                msPerImage[i] = profile.wallNanos()[i] / 1e6 / batch;
             }
-            if (engine instanceof CpuEngine cpu) {
-                cpu.setProfiler(null);
-            }
-            // device backends: kernel, transfer and JIT-compile time from their profiler, in separate passes so
-            // the profiler's own cost stays out of the timings above
-            DeviceProfile device = engine instanceof KernelProfiling kp ? kp.profile(pixels, 0, iters) : null;
-            Report r = new Report(engineOptions.backend, modelName, c, parameters, batch, threads(engine), warmup,
-                    msPerImage, (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, sinceStart, profile.perImage(iters * batch),
-                    device);
+            Map<String, Double> stages = new LinkedHashMap<>();
+            profile.stageNanos().forEach((stage, n) -> stages.put(stage, n / 1e6 / (iters * batch)));
+            Report r = new Report(engineOptions.backend, modelName, c, parameters, batch, engine.threads(), warmup,
+                    msPerImage, (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, sinceStart, stages,
+                    profile.device());
             PrintWriter out = spec.commandLine().getOut();
             out.print(format.equals("json") ? r.json() : r.text());
             out.flush();
@@ -176,29 +166,6 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private int threads(InferenceEngine engine) {
-        if (engine instanceof CpuEngine cpu) {
-            return cpu.threads();
-        }
-        return engineOptions.backend.equals("reference") ? 1 : 0;
-    }
-
-    /** Sums the cpu engine's per-stage times. */
-    private static final class Profile implements StageProfiler {
-        private final Map<Stage, Long> nanos = new EnumMap<>(Stage.class);
-
-        @Override
-        public void record(Stage stage, long n) {
-            nanos.merge(stage, n, Long::sum);
-        }
-
-        Map<Stage, Double> perImage(int images) {
-            Map<Stage, Double> out = new EnumMap<>(Stage.class);
-            nanos.forEach((s, n) -> out.put(s, n / 1e6 / images));
-            return out;
-        }
-    }
-
     /** FLOPs of one image's forward pass: the matrix products (2 per multiply-add), not norms or softmax. */
     static double flopsPerImage(ViTConfig c) {
         double d = c.embedDim();
@@ -211,7 +178,7 @@ final class BenchCommand implements Callable<Integer> {
 
     private record Report(String backend, String model, ViTConfig config, long parameters, int batch, int threads,
             int warmup, double[] msPerImage, double loadMs, double engineMs, double firstMs, long sinceStart,
-            Map<StageProfiler.Stage, Double> stages, DeviceProfile device) {
+            Map<String, Double> stages, DeviceProfile device) {
 
         double median() {
             double[] s = msPerImage.clone();
@@ -255,7 +222,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("first_result_since_jvm_start_ms", sinceStart);
             if (!stages.isEmpty()) {
                 ObjectNode s = o.putObject("stages_ms_per_image");
-                stages.forEach((k, v) -> s.put(k.key(), round(v)));
+                stages.forEach((k, v) -> s.put(k, round(v)));
             }
             if (device != null) {
                 ObjectNode dev = o.putObject("device_profile");
@@ -298,7 +265,7 @@ final class BenchCommand implements Callable<Integer> {
             if (!stages.isEmpty()) {
                 double total = stages.values().stream().mapToDouble(Double::doubleValue).sum();
                 b.append("stages    ms/image (mean of the timed passes)\n");
-                stages.forEach((k, v) -> b.append(String.format(Locale.ROOT, "  %-14s %8.2f  %5.1f%%%n", k.key(), v,
+                stages.forEach((k, v) -> b.append(String.format(Locale.ROOT, "  %-14s %8.2f  %5.1f%%%n", k, v,
                         100 * v / total)));
             }
             if (device != null) {

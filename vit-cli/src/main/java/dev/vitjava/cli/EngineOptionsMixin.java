@@ -3,13 +3,18 @@ package dev.vitjava.cli;
 import dev.vitjava.VitException;
 import dev.vitjava.engine.Backends;
 import dev.vitjava.engine.EngineOptions;
+import dev.vitjava.engine.EngineProvider;
 import dev.vitjava.engine.InferenceEngine;
-import dev.vitjava.engine.cpu.CpuEngine;
 import dev.vitjava.model.ViTModel;
+import java.util.Map;
 import java.util.Set;
 import picocli.CommandLine.Option;
 
-/** Which backend runs the model, and its settings. */
+/**
+ * Which backend runs the model, and its settings. Backend-specific options go into {@link EngineOptions#settings()}
+ * under the name the backend documents (the tornado backend reads {@code device}); the CLI knows backends only by
+ * name, through {@link Backends}.
+ */
 final class EngineOptionsMixin {
 
     // Named once: the option below and the guess in runsCpuBackend read the same spellings.
@@ -30,6 +35,11 @@ final class EngineOptionsMixin {
             description = "Device for the tornado backend, as backend:device (e.g. 0:1; see 'vit devices').")
     String device;
 
+    /** Backends that a build can add, and what the user must do to get one (for the error when it is missing). */
+    static final Map<String, String> OPTIONAL_BACKENDS = Map.of("tornado", "it needs a TornadoVM SDK "
+            + "(https://github.com/beehive-lab/TornadoVM); install one, set TORNADOVM_HOME, and rebuild with ./build "
+            + "so the vit-tornado module is included");
+
     /** The commands that run a model (and take these options; a test checks the two agree). */
     static final Set<String> MODEL_COMMANDS = Set.of("classify", "eval", "run", "bench");
 
@@ -40,7 +50,7 @@ final class EngineOptionsMixin {
      */
     static void prestart(String[] args) {
         if (runsCpuBackend(args)) {
-            new CpuEngine.Provider().prepare();
+            Backends.find(DEFAULT_BACKEND).prepare();
         }
     }
 
@@ -64,7 +74,7 @@ final class EngineOptionsMixin {
     /** Starts the backend's model-independent preparation, so it overlaps loading the model. */
     void prepare() {
         checkThreads();
-        Backends.find(backend).prepare();
+        provider().prepare();
     }
 
     /** More threads than a few per core only cost memory (a stack and buffers each) and time. */
@@ -78,6 +88,14 @@ final class EngineOptionsMixin {
 
     InferenceEngine create(ViTModel model) {
         checkThreads();
-        return Backends.create(backend, model, new EngineOptions(threads, device));
+        return provider().create(model, EngineOptions.defaults().withThreads(threads).with("device", device));
+    }
+
+    private EngineProvider provider() {
+        String missing = OPTIONAL_BACKENDS.get(backend);
+        if (missing != null && Backends.named(backend).isEmpty()) {
+            throw new VitException("the " + backend + " backend is not available: " + missing);
+        }
+        return Backends.find(backend);
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vitjava.VitException;
 import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.image.ColorMode;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.Preprocessing;
@@ -32,7 +33,7 @@ class BatchRunnerTest {
         }
 
         @Override
-        public Result forward(Tensor pixels, boolean trace) {
+        public Result forward(Tensor pixels, TraceRequest trace) {
             batches++;
             int n = pixels.dim(0);
             int size = pixels.size() / n;

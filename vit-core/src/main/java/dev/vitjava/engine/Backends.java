@@ -1,43 +1,45 @@
 package dev.vitjava.engine;
 
 import dev.vitjava.VitException;
-import dev.vitjava.engine.cpu.CpuEngine;
 import dev.vitjava.model.ViTModel;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.ServiceLoader;
 
-/** The known backends: the built-in CPU ones and any found on the class path. */
+/**
+ * The backends on the class path, found with {@link ServiceLoader}: vit-core registers {@code reference} and
+ * {@code cpu} in its own {@code META-INF/services/dev.vitjava.engine.EngineProvider}, and an optional module
+ * (vit-tornado) adds its own the same way. Nothing here knows any backend by name.
+ */
 public final class Backends {
-
-    /** What to do when the optional TornadoVM module is absent. */
-    private static final String TORNADO_HINT = "the tornado backend is not available: it needs a TornadoVM SDK "
-            + "(https://github.com/beehive-lab/TornadoVM); install one, set TORNADOVM_HOME, and rebuild with ./build "
-            + "so the vit-tornado module is included";
 
     private Backends() {
     }
 
-    public static List<EngineProvider> all() {
-        List<EngineProvider> providers = new ArrayList<>(List.of(new ReferenceEngine.Provider(), new CpuEngine.Provider()));
-        ServiceLoader.load(EngineProvider.class).forEach(providers::add);
-        return providers;
+    /** Loaded once: the class path does not change. */
+    private static final class Loaded {
+        static final List<EngineProvider> PROVIDERS = ServiceLoader.load(EngineProvider.class).stream()
+                .map(ServiceLoader.Provider::get).toList();
     }
 
+    /** Every backend found, available here or not, in class path order (vit-core's first where it comes first). */
+    public static List<EngineProvider> all() {
+        return Loaded.PROVIDERS;
+    }
+
+    /** The backend of that name, available or not. */
+    public static Optional<EngineProvider> named(String name) {
+        return all().stream().filter(p -> p.name().equals(name)).findFirst();
+    }
+
+    /** The backend of that name, if it can run here; else a {@link VitException} that says why. */
     public static EngineProvider find(String name) {
-        for (EngineProvider p : all()) {
-            if (p.name().equals(name)) {
-                p.unavailableReason().ifPresent(reason -> {
-                    throw new VitException("backend '" + name + "' is not available: " + reason);
-                });
-                return p;
-            }
-        }
-        if (name.equals("tornado")) {
-            throw new VitException(TORNADO_HINT);
-        }
-        throw new VitException("unknown backend '" + name + "' (available: "
-                + String.join(", ", all().stream().map(EngineProvider::name).toList()) + ")");
+        EngineProvider p = named(name).orElseThrow(() -> new VitException("unknown backend '" + name
+                + "' (available: " + String.join(", ", all().stream().map(EngineProvider::name).toList()) + ")"));
+        p.unavailableReason().ifPresent(reason -> {
+            throw new VitException("backend '" + name + "' is not available: " + reason);
+        });
+        return p;
     }
 
     public static InferenceEngine create(String name, ViTModel model, EngineOptions options) {

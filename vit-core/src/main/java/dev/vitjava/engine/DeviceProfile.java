@@ -11,7 +11,7 @@ import java.util.Map;
  * reported on its own and is in none of the other numbers.
  *
  * @param device       the device, as the backend names it
- * @param runs         forward passes averaged (1 for {@link KernelProfiling#lastProfile()})
+ * @param runs         forward passes averaged (1 for a single pass's profile)
  * @param jitCompileNanos compiling every kernel of the plan for this shape (TornadoVM's Graal JIT and the
  *                     driver's build), measured once when the plan was made
  * @param wallNanos    host wall-clock time of the forward, input and output copies included

@@ -16,9 +16,35 @@ public interface InferenceEngine extends AutoCloseable {
      * Runs a batch.
      *
      * @param pixels normalised images, (N, C, H, W) float32; H and W multiples of the patch size
-     * @param trace  whether to record the intermediates ({@link Trace} keys)
+     * @param trace  which intermediates to record ({@link Trace} keys)
      */
-    Result forward(Tensor pixels, boolean trace);
+    Result forward(Tensor pixels, TraceRequest trace);
+
+    /** Runs a batch, recording every intermediate or none. */
+    default Result forward(Tensor pixels, boolean trace) {
+        return forward(pixels, trace ? TraceRequest.ALL : TraceRequest.NONE);
+    }
+
+    /** Host threads a forward pass runs on, for reports (0 for an engine that runs on a device). */
+    default int threads() {
+        return 1;
+    }
+
+    /**
+     * Runs {@code runs} untraced forward passes of {@code pixels}, timed one by one, and says where their time went
+     * as far as this engine can tell: the cpu engine times its stages in these passes (a clock read per stage),
+     * and a device engine whose profiler costs time profiles extra passes after the timed ones. This is what
+     * {@code vit bench} measures with.
+     */
+    default Profile profile(Tensor pixels, int runs) {
+        long[] wall = new long[runs];
+        for (int i = 0; i < runs; i++) {
+            long start = System.nanoTime();
+            forward(pixels, TraceRequest.NONE);
+            wall[i] = System.nanoTime() - start;
+        }
+        return new Profile(wall, Map.of(), null);
+    }
 
     /** Releases threads or device memory. */
     @Override
@@ -28,7 +54,7 @@ public interface InferenceEngine extends AutoCloseable {
     /**
      * @param logits    (N, classes)
      * @param preLogits (N, D): the pooled, normalised features the head sees
-     * @param trace     intermediates by {@link Trace} key, in forward order; empty unless asked for
+     * @param trace     the requested intermediates by {@link Trace} key, in forward order
      */
     record Result(Tensor logits, Tensor preLogits, Map<String, Tensor> trace) {
     }

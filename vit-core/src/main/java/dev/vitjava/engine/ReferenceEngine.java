@@ -56,8 +56,8 @@ public final class ReferenceEngine implements InferenceEngine {
     }
 
     @Override
-    public Result forward(Tensor pixels, boolean trace) {
-        int[] grid = Inputs.check(c, pixels, true, trace);
+    public Result forward(Tensor pixels, TraceRequest request) {
+        int[] grid = Inputs.check(c, pixels, true, !request.isNone());
         int batch = pixels.dim(0);
         int gh = grid[0];
         int gw = grid[1];
@@ -65,7 +65,9 @@ public final class ReferenceEngine implements InferenceEngine {
         int d = c.embedDim();
         int heads = c.numHeads();
         Tensor posEmbed = model.posEmbed(gh, gw);
+        Trace trace = new Trace(request, c, batch, gh, gw);
 
+        // Per image, then concatenated into (N, ...) for the trace: only what it wants is kept.
         float[][] embed = new float[batch][];
         float[][][] attn = new float[c.depth()][batch][];
         float[][][] blockOut = new float[c.depth()][batch][];
@@ -77,7 +79,7 @@ public final class ReferenceEngine implements InferenceEngine {
         for (int n = 0; n < batch; n++) {
             float[] x = embed(pixels.data().slice(n * imageSize, imageSize), pixels.dim(2), pixels.dim(3), gh, gw,
                     posEmbed);
-            embed[n] = x.clone();
+            embed[n] = trace.wants(Trace.EMBED) ? x.clone() : null;
             for (int i = 0; i < c.depth(); i++) {
                 Block b = model.weights().blocks().get(i);
                 float[] probs = new float[heads * tokens * tokens];
@@ -87,8 +89,8 @@ public final class ReferenceEngine implements InferenceEngine {
                 float[] m = linear(layerNorm(x, tokens, b.norm2()), tokens, b.fc1());
                 gelu(m);
                 add(x, linear(m, tokens, b.fc2()));
-                attn[i][n] = probs;
-                blockOut[i][n] = x.clone();
+                attn[i][n] = trace.wants(Trace.blockAttn(i)) ? probs : null;
+                blockOut[i][n] = trace.wants(Trace.blockOut(i)) ? x.clone() : null;
             }
             float[] pooled = pool(x, tokens, normed, n);
             System.arraycopy(pooled, 0, preLogits, n * d, d);
@@ -96,23 +98,18 @@ public final class ReferenceEngine implements InferenceEngine {
                     c.numClasses());
         }
 
-        Trace t = new Trace(trace);
-        if (trace) {
-            if (gh != c.gridHeight() || gw != c.gridWidth()) {
-                t.put(Trace.POS_EMBED_RESIZED, posEmbed.toArray(), 1, tokens, d);
-            }
-            t.put(Trace.EMBED, concat(embed), batch, tokens, d);
-            for (int i = 0; i < c.depth(); i++) {
-                t.put(Trace.blockAttn(i), concat(attn[i]), batch, heads, tokens, tokens);
-                t.put(Trace.blockOut(i), concat(blockOut[i]), batch, tokens, d);
-            }
-            if (normed[0] != null) {
-                t.put(Trace.TOKENS_NORMED, concat(normed), batch, tokens, d);
-            }
-            t.put(Trace.PRE_LOGITS, preLogits, batch, d);
-            t.put(Trace.LOGITS, logits, batch, c.numClasses());
+        trace.posEmbed(posEmbed);
+        trace.embed(() -> concat(embed));
+        for (int i = 0; i < c.depth(); i++) {
+            float[][] ai = attn[i];
+            float[][] oi = blockOut[i];
+            trace.blockAttn(i, () -> concat(ai));
+            trace.blockOut(i, () -> concat(oi));
         }
-        return new Result(Tensor.of(logits, batch, c.numClasses()), Tensor.of(preLogits, batch, d), t.tensors());
+        if (normed[0] != null) {
+            trace.tokensNormed(() -> concat(normed));
+        }
+        return trace.result(logits, preLogits);
     }
 
     /** Patch embedding (the stride-p convolution), class token, position embedding: (tokens, D). */

@@ -1,29 +1,29 @@
 package dev.vitjava.engine;
 
 import dev.vitjava.model.Tensor;
+import dev.vitjava.model.ViTConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
- * Intermediates of a forward pass under the golden key names, so any backend's trace can be compared with
- * PyTorch's: {@code embed} (N, T, D) tokens entering block 0; {@code block{i}_attn} (N, heads, T, T) softmax
- * probabilities; {@code block{i}_out} (N, T, D); {@code tokens_normed} (N, T, D); {@code pre_logits} (N, D);
- * {@code logits} (N, classes); and {@code pos_embed_resized} (1, T, D) when the position embedding was resampled.
+ * The intermediates of one forward pass under the golden key names, so any backend's trace compares with
+ * PyTorch's: {@code pos_embed_resized} (1, T, D) when the position embedding was resampled; {@code embed} (N, T, D)
+ * tokens entering block 0; {@code block{i}_attn} (N, heads, T, T) softmax probabilities; {@code block{i}_out}
+ * (N, T, D); {@code tokens_normed} (N, T, D); {@code pre_logits} (N, D); {@code logits} (N, classes).
+ *
+ * <p>Every engine records through this class: the key names and shapes live here only, a key is recorded only if
+ * the {@link TraceRequest} wants it, and values are produced lazily (a supplier of a fresh array the trace keeps),
+ * so an unwanted key costs nothing. A new key is one name and one recording method here, and a call in each engine
+ * that can produce it.
  */
 public final class Trace {
 
+    public static final String POS_EMBED_RESIZED = "pos_embed_resized";
     public static final String EMBED = "embed";
     public static final String TOKENS_NORMED = "tokens_normed";
     public static final String PRE_LOGITS = "pre_logits";
     public static final String LOGITS = "logits";
-    public static final String POS_EMBED_RESIZED = "pos_embed_resized";
-
-    private final Map<String, Tensor> tensors = new LinkedHashMap<>();
-    private final boolean enabled;
-
-    public Trace(boolean enabled) {
-        this.enabled = enabled;
-    }
 
     public static String blockAttn(int block) {
         return "block" + block + "_attn";
@@ -33,14 +33,68 @@ public final class Trace {
         return "block" + block + "_out";
     }
 
-    /** Records a copy of {@code values} (the caller keeps reusing its buffers). */
-    public void put(String key, float[] values, int... shape) {
-        if (enabled) {
-            tensors.put(key, Tensor.of(values.clone(), shape));
+    private final TraceRequest request;
+    private final ViTConfig c;
+    private final int batch;
+    private final int tokens;
+    private final boolean resized;
+    private final Map<String, Tensor> tensors = new LinkedHashMap<>();
+
+    /** The trace of a forward pass of {@code batch} images on a gh × gw patch grid. */
+    public Trace(TraceRequest request, ViTConfig c, int batch, int gh, int gw) {
+        this.request = request;
+        this.c = c;
+        this.batch = batch;
+        this.tokens = c.numPrefixTokens() + gh * gw;
+        this.resized = gh != c.gridHeight() || gw != c.gridWidth();
+    }
+
+    public boolean wants(String key) {
+        return request.wants(key);
+    }
+
+    /** Whether any intermediate of block {@code i} is wanted (engines may then skip work only the trace needs). */
+    public boolean wantsBlock(int i) {
+        return wants(blockAttn(i)) || wants(blockOut(i));
+    }
+
+    /** The position embedding added to the tokens, (T, D): recorded only when it was resampled. */
+    public void posEmbed(Tensor pos) {
+        if (resized) {
+            record(POS_EMBED_RESIZED, () -> pos.toArray().clone(), 1, tokens, c.embedDim());
         }
     }
 
-    public Map<String, Tensor> tensors() {
-        return tensors;
+    public void embed(Supplier<float[]> x) {
+        record(EMBED, x, batch, tokens, c.embedDim());
+    }
+
+    public void blockAttn(int i, Supplier<float[]> probs) {
+        record(blockAttn(i), probs, batch, c.numHeads(), tokens, tokens);
+    }
+
+    public void blockOut(int i, Supplier<float[]> x) {
+        record(blockOut(i), x, batch, tokens, c.embedDim());
+    }
+
+    public void tokensNormed(Supplier<float[]> x) {
+        record(TOKENS_NORMED, x, batch, tokens, c.embedDim());
+    }
+
+    /**
+     * The result of the pass: (N, classes) logits and (N, D) pre-logits, which the engine hands over; copies go to
+     * the trace when wanted, after everything else, so the keys are in forward order.
+     */
+    public InferenceEngine.Result result(float[] logits, float[] preLogits) {
+        record(PRE_LOGITS, preLogits::clone, batch, c.embedDim());
+        record(LOGITS, logits::clone, batch, c.numClasses());
+        return new InferenceEngine.Result(Tensor.of(logits, batch, c.numClasses()),
+                Tensor.of(preLogits, batch, c.embedDim()), tensors);
+    }
+
+    private void record(String key, Supplier<float[]> values, int... shape) {
+        if (request.wants(key)) {
+            tensors.put(key, Tensor.of(values.get(), shape));
+        }
     }
 }

@@ -1,17 +1,38 @@
 package dev.vitjava.model;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 /**
  * Resamples a learned position embedding to another patch grid exactly like PyTorch's
  * {@code F.interpolate(grid, size=(gh, gw), mode='bicubic', align_corners=False)} (no antialias), which is what
  * timm's {@code resample_abs_pos_embed} with {@code antialias=False} and Hugging Face's
  * {@code interpolate_pos_encoding} do. Prefix (class-token) rows are copied unchanged.
+ *
+ * <p>An instance holds a model's trained embedding and caches its resamplings, one per patch grid seen.
  */
 public final class PosEmbed {
 
     /** PyTorch's cubic convolution coefficient (Keys); PIL uses -0.5 instead. */
     static final double A = -0.75;
 
-    private PosEmbed() {
+    private final Tensor trained;
+    private final ViTConfig c;
+    private final Map<Long, Tensor> byGrid = new ConcurrentHashMap<>();
+
+    /** @param trained the embedding of {@code c}'s trained grid, (prefix + gh * gw, D) or (1, prefix + gh * gw, D) */
+    public PosEmbed(Tensor trained, ViTConfig c) {
+        this.trained = trained.reshape(c.numTokens(), c.embedDim());
+        this.c = c;
+    }
+
+    /** The position embedding (tokens, D) for a gh × gw patch grid: the trained one, or its bicubic resampling. */
+    public Tensor forGrid(int gh, int gw) {
+        if (gh == c.gridHeight() && gw == c.gridWidth()) {
+            return trained;
+        }
+        return byGrid.computeIfAbsent(((long) gh << 32) | gw, key -> resample(trained, c.numPrefixTokens(),
+                c.gridHeight(), c.gridWidth(), gh, gw));
     }
 
     /**

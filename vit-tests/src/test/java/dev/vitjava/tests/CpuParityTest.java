@@ -92,12 +92,12 @@ class CpuParityTest {
         InferenceEngine.Result plain;
         InferenceEngine.Result again;
         InferenceEngine.Result oneThread;
-        try (InferenceEngine cpu = new CpuEngine(model, new EngineOptions(2, null))) {
+        try (InferenceEngine cpu = new CpuEngine(model, EngineOptions.defaults().withThreads(2))) {
             traced = cpu.forward(pixels, true);
             plain = cpu.forward(pixels, false);
             again = cpu.forward(pixels, true);
         }
-        try (InferenceEngine cpu = new CpuEngine(model, new EngineOptions(1, null))) {
+        try (InferenceEngine cpu = new CpuEngine(model, EngineOptions.defaults().withThreads(1))) {
             oneThread = cpu.forward(pixels, true);
         }
         Golden.assertTraceClose(traced.trace(), expected.trace(), key -> TOLERANCE, k.name());
@@ -118,7 +118,7 @@ class CpuParityTest {
         ViTModel model = new ViTModel(k.config(), RandomWeights.create(k.config(), 7));
         Tensor batch = RandomWeights.pixels(8, 4, 3, 32, 32);
         int size = 3 * 32 * 32;
-        try (InferenceEngine cpu = new CpuEngine(model, new EngineOptions(2, null))) {
+        try (InferenceEngine cpu = new CpuEngine(model, EngineOptions.defaults().withThreads(2))) {
             float[] all = cpu.forward(batch, false).logits().toArray().clone();
             for (int n = 0; n < 4; n++) {
                 float[] one = Arrays.copyOfRange(batch.toArray(), n * size, (n + 1) * size);
@@ -137,7 +137,7 @@ class CpuParityTest {
         Tensor pixels = input.get("pixel_values" + suffix);
         InferenceEngine.Result reference = new ReferenceEngine(loaded.model()).forward(pixels, true);
         InferenceEngine.Result result;
-        try (InferenceEngine cpu = Backends.create("cpu", loaded.model(), new EngineOptions(2, null))) {
+        try (InferenceEngine cpu = Backends.create("cpu", loaded.model(), EngineOptions.defaults().withThreads(2))) {
             result = cpu.forward(pixels, true);
         }
         Golden.assertTraceClose(result.trace(), reference.trace(), key -> TOLERANCE, name + suffix);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vitjava.VitException;
 import dev.vitjava.engine.DeviceProfile;
+import dev.vitjava.engine.Trace;
 import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
@@ -98,12 +99,15 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
  */
 final class ForwardPlan implements AutoCloseable {
 
-    /** What a plan is specialised for: TornadoVM bakes the sizes into the kernels. */
+    /**
+     * What a plan is specialised for: TornadoVM bakes the sizes into the kernels. A tracing plan copies every
+     * intermediate out on each call; the {@link Trace} keeps the requested ones.
+     */
     record Key(int batch, int gridH, int gridW, boolean trace) {
     }
 
     /** The outputs of one call, on the heap. */
-    record Output(float[] logits, float[] preLogits, Map<String, float[]> trace) {
+    record Output(float[] logits, float[] preLogits) {
     }
 
     private static final AtomicInteger SERIAL = new AtomicInteger();
@@ -342,8 +346,9 @@ final class ForwardPlan implements AutoCloseable {
      * Runs the graphs in order on a batch of this plan's shape.
      *
      * @param profile null, or a list that receives one profile per graph
+     * @param trace   receives the intermediates when the plan traces
      */
-    Output run(Tensor input, List<DeviceProfile> profile) {
+    Output run(Tensor input, List<DeviceProfile> profile, Trace trace) {
         FloatArrays.copy(input.data(), pixels, pixels.getSize());
         boolean wantProfile = profile != null;
         if (wantProfile != profilerOn) {
@@ -360,18 +365,19 @@ final class ForwardPlan implements AutoCloseable {
                 profile.add(graphProfile(i, result.getProfilerResult()));
             }
         }
-        Map<String, float[]> trace = new java.util.LinkedHashMap<>();
         if (key.trace()) {
-            trace.put("embed", FloatArrays.toHeap(embed));
+            trace.embed(() -> FloatArrays.toHeap(embed));
             for (int i = 0; i < c.depth(); i++) {
-                trace.put("block" + i + "_attn", FloatArrays.toHeap(probs[i]));
-                trace.put("block" + i + "_out", FloatArrays.toHeap(blockOut[i]));
+                FloatArray p = probs[i];
+                FloatArray o = blockOut[i];
+                trace.blockAttn(i, () -> FloatArrays.toHeap(p));
+                trace.blockOut(i, () -> FloatArrays.toHeap(o));
             }
             if (normed != null) {
-                trace.put("tokens_normed", FloatArrays.toHeap(normed));
+                trace.tokensNormed(() -> FloatArrays.toHeap(normed));
             }
         }
-        return new Output(FloatArrays.toHeap(logits), FloatArrays.toHeap(preLogits), trace);
+        return new Output(FloatArrays.toHeap(logits), FloatArrays.toHeap(preLogits));
     }
 
     String deviceName() {

@@ -5,15 +5,15 @@ import dev.vitjava.engine.DeviceProfile;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Inputs;
-import dev.vitjava.engine.KernelProfiling;
+import dev.vitjava.engine.Profile;
 import dev.vitjava.engine.Trace;
+import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 
@@ -27,7 +27,7 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
  * the {@value #MAX_PLANS} most recently used plans (each holds a device copy of the weights) and releases older
  * ones. Calls are serialised: one engine drives one device queue.
  */
-public final class TornadoEngine implements InferenceEngine, KernelProfiling {
+public final class TornadoEngine implements InferenceEngine {
 
     /** Plans kept per engine; each holds the weights on the device. */
     static final int MAX_PLANS = 3;
@@ -44,15 +44,16 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
     private TornadoEngine(ViTModel model, EngineOptions options) {
         this.model = model;
         this.c = model.config();
-        this.device = TornadoDevices.select(options == null ? null : options.device());
+        this.device = TornadoDevices.select(options == null ? null : options.setting(TornadoEngineProvider.DEVICE)
+                .orElse(null));
         this.weights = new DeviceWeights(model);
     }
 
     /**
      * Creates the engine (typed as the interface, so that callers need no TornadoVM class to link against).
      *
-     * @param options {@code device} selects TornadoVM's {@code backend:device} (e.g. {@code 0:1}); null: the
-     *                default device
+     * @param options the setting {@value TornadoEngineProvider#DEVICE} selects TornadoVM's {@code backend:device}
+     *                (e.g. {@code 0:1}); without it, the default device
      */
     public static InferenceEngine create(ViTModel model, EngineOptions options) {
         return new TornadoEngine(model, options);
@@ -74,48 +75,27 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
     }
 
     @Override
-    public synchronized Result forward(Tensor pixels, boolean trace) {
+    public synchronized Result forward(Tensor pixels, TraceRequest trace) {
         return forward(pixels, trace, profiling);
     }
 
-    private Result forward(Tensor pixels, boolean trace, boolean profile) {
+    private Result forward(Tensor pixels, TraceRequest request, boolean profile) {
         if (closed) {
             throw new VitException("the tornado engine is closed");
         }
-        int[] grid = Inputs.check(model.config(), pixels, trace);
+        int[] grid = Inputs.check(model.config(), pixels, !request.isNone());
         int batch = pixels.dim(0);
+        Trace trace = new Trace(request, c, batch, grid[0], grid[1]);
+        trace.posEmbed(model.posEmbed(grid[0], grid[1]));
         long start = System.nanoTime();
-        ForwardPlan plan = plan(new ForwardPlan.Key(batch, grid[0], grid[1], trace));
+        ForwardPlan plan = plan(new ForwardPlan.Key(batch, grid[0], grid[1], !request.isNone()));
         List<DeviceProfile> graphs = profile ? new ArrayList<>() : null;
-        ForwardPlan.Output out = plan.run(pixels, graphs);
+        ForwardPlan.Output out = plan.run(pixels, graphs, trace);
         long wall = System.nanoTime() - start;
         if (profile) {
             lastProfile = combine(plan.deviceName(), plan.compileNanos, wall, 1, graphs);
         }
-
-        int d = c.embedDim();
-        int tokens = plan.tokens;
-        Map<String, Tensor> traced = new LinkedHashMap<>();
-        if (trace) {
-            if (grid[0] != c.gridHeight() || grid[1] != c.gridWidth()) {
-                Tensor pos = model.posEmbed(grid[0], grid[1]);
-                traced.put(Trace.POS_EMBED_RESIZED, Tensor.of(pos.toArray().clone(), 1, tokens, d));
-            }
-            traced.put(Trace.EMBED, Tensor.of(out.trace().get("embed"), batch, tokens, d));
-            for (int i = 0; i < c.depth(); i++) {
-                traced.put(Trace.blockAttn(i), Tensor.of(out.trace().get("block" + i + "_attn"), batch,
-                        c.numHeads(), tokens, tokens));
-                traced.put(Trace.blockOut(i), Tensor.of(out.trace().get("block" + i + "_out"), batch, tokens, d));
-            }
-            float[] normed = out.trace().get("tokens_normed");
-            if (normed != null) {
-                traced.put(Trace.TOKENS_NORMED, Tensor.of(normed, batch, tokens, d));
-            }
-            traced.put(Trace.PRE_LOGITS, Tensor.of(out.preLogits().clone(), batch, d));
-            traced.put(Trace.LOGITS, Tensor.of(out.logits().clone(), batch, c.numClasses()));
-        }
-        return new Result(Tensor.of(out.logits(), batch, c.numClasses()), Tensor.of(out.preLogits(), batch, d),
-                traced);
+        return trace.result(out.logits(), out.preLogits());
     }
 
     /** The plan for a shape: cached, or built and compiled now (evicting the least recently used). */
@@ -134,28 +114,46 @@ public final class TornadoEngine implements InferenceEngine, KernelProfiling {
     }
 
     @Override
-    public synchronized DeviceProfile profile(Tensor pixels, int warmup, int runs) {
+    public int threads() {
+        return 0;
+    }
+
+    /**
+     * The timed passes run without TornadoVM's profiler, which costs a little on each call; the device profile comes
+     * from as many passes again with it.
+     */
+    @Override
+    public synchronized Profile profile(Tensor pixels, int runs) {
+        Profile timed = InferenceEngine.super.profile(pixels, runs);
+        return timed.with(timed.stageNanos(), profileDevice(pixels, 0, runs));
+    }
+
+    /**
+     * Runs {@code warmup} unprofiled forward passes (at least one: it builds and compiles the plan for this shape
+     * and moves the weights), then {@code runs} profiled ones, and returns their averages.
+     */
+    public synchronized DeviceProfile profileDevice(Tensor pixels, int warmup, int runs) {
         if (runs < 1) {
             throw new VitException("profile needs at least one run");
         }
         for (int i = 0; i < Math.max(1, warmup); i++) {
-            forward(pixels, false, false);
+            forward(pixels, TraceRequest.NONE, false);
         }
         List<DeviceProfile> each = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
-            forward(pixels, false, true);
+            forward(pixels, TraceRequest.NONE, true);
             each.add(lastProfile);
         }
         return combine(each.get(0).device(), each.get(0).jitCompileNanos(),
                 each.stream().mapToLong(DeviceProfile::wallNanos).sum(), runs, each);
     }
 
-    @Override
+    /** Whether every forward pass records a profile (TornadoVM's profiler costs a little on each call). */
     public synchronized void setProfiling(boolean enabled) {
         profiling = enabled;
     }
 
-    @Override
+    /** The profile of the last forward pass, if profiling was on for it. */
     public synchronized Optional<DeviceProfile> lastProfile() {
         return Optional.ofNullable(lastProfile);
     }

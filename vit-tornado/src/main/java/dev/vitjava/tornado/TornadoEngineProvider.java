@@ -16,6 +16,9 @@ import java.util.Optional;
  */
 public final class TornadoEngineProvider implements EngineProvider {
 
+    /** The setting ({@link EngineOptions#settings()}) that picks TornadoVM's {@code backend:device}, e.g. {@code 0:1}. */
+    public static final String DEVICE = "device";
+
     private static final String RUNTIME_PROPERTY = "tornado.load.runtime.implementation";
     private static final String API_CLASS = "uk.ac.manchester.tornado.api.TornadoExecutionPlan";
 

@@ -45,19 +45,23 @@ class TornadoEngineProviderTest {
         System.out.println("devices: " + devices);
     }
 
+    private static EngineOptions device(String id) {
+        return EngineOptions.defaults().with(TornadoEngineProvider.DEVICE, id);
+    }
+
     @Test
     void aDeviceIsSelectedByBackendAndIndex() {
         ViTModel model = tinyModel();
         Tensor pixels = RandomWeights.pixels(1, 1, 3, 8, 8);
-        try (InferenceEngine engine = new TornadoEngineProvider().create(model, new EngineOptions(0, "0:0"))) {
+        try (InferenceEngine engine = new TornadoEngineProvider().create(model, device("0:0"))) {
             assertThat(engine.name()).isEqualTo("tornado");
             assertThat(engine.forward(pixels, false).logits().shape()).containsExactly(1, 3);
         }
-        assertThatThrownBy(() -> TornadoEngine.create(model, new EngineOptions(0, "7:0")))
+        assertThatThrownBy(() -> TornadoEngine.create(model, device("7:0")))
                 .isInstanceOf(VitException.class).hasMessageContaining("no backend 7");
-        assertThatThrownBy(() -> TornadoEngine.create(model, new EngineOptions(0, "0:99")))
+        assertThatThrownBy(() -> TornadoEngine.create(model, device("0:99")))
                 .isInstanceOf(VitException.class).hasMessageContaining("has 1 devices");
-        assertThatThrownBy(() -> TornadoEngine.create(model, new EngineOptions(0, "gpu")))
+        assertThatThrownBy(() -> TornadoEngine.create(model, device("gpu")))
                 .isInstanceOf(VitException.class).hasMessageContaining("backend:device");
     }
 
@@ -66,7 +70,7 @@ class TornadoEngineProviderTest {
         ViTModel model = tinyModel();
         Tensor pixels = RandomWeights.pixels(2, 2, 3, 8, 8);
         try (TornadoEngine engine = TornadoEngine.open(model, EngineOptions.defaults())) {
-            DeviceProfile p = engine.profile(pixels, 1, 3);
+            DeviceProfile p = engine.profileDevice(pixels, 1, 3);
             System.out.println(p);
             assertThat(p.runs()).isEqualTo(3);
             assertThat(p.jitCompileNanos()).isPositive();

@@ -64,7 +64,7 @@ public final class OnnxRuntimeBench {
         System.out.printf(Locale.ROOT, "onnxruntime %s, %d intra-op threads; cpu engine %d threads%n",
                 env.getVersion(), threads, threads);
         try (OrtSession session = env.createSession(onnx.toString(), opts);
-                InferenceEngine cpu = new CpuEngine(model, new EngineOptions(threads, null))) {
+                InferenceEngine cpu = new CpuEngine(model, EngineOptions.defaults().withThreads(threads))) {
             model = null;
             for (int batch : batches) {
                 float[] pixels = new float[batch * c * h * w];

@@ -5,7 +5,9 @@ import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.EngineProvider;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Inputs;
+import dev.vitjava.engine.Profile;
 import dev.vitjava.engine.Trace;
+import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.engine.cpu.StageProfiler.Stage;
 import dev.vitjava.model.PosEmbed;
 import dev.vitjava.model.Tensor;
@@ -15,8 +17,9 @@ import dev.vitjava.model.ViTWeights;
 import dev.vitjava.model.ViTWeights.Block;
 import dev.vitjava.model.ViTWeights.Norm;
 import java.nio.FloatBuffer;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -83,8 +86,8 @@ public final class CpuEngine implements InferenceEngine {
     private final float eps;
     private final PackedLinear patchEmbed;
     private final float[] cls;
-    private final Tensor posEmbed;
-    private final Map<Long, float[]> posByGrid = new ConcurrentHashMap<>();
+    /** A copy of the model's, so that the engine holds no view of a mapped checkpoint. */
+    private final PosEmbed posEmbed;
     private final BlockWeights[] blocks;
     private final float[] normW;
     private final float[] normB;
@@ -143,7 +146,7 @@ public final class CpuEngine implements InferenceEngine {
             this.patchEmbed = PackedLinear.of(w.patchEmbed().weight(), w.patchEmbed().bias(), d,
                     chans * patch * patch, arena, pool);
             this.cls = w.clsToken() == null ? null : copy(w.clsToken());
-            this.posEmbed = Tensor.of(copy(w.posEmbed()), c.numTokens(), d);
+            this.posEmbed = new PosEmbed(Tensor.of(copy(w.posEmbed()), c.numTokens(), d), c);
             this.blocks = new BlockWeights[c.depth()];
             for (int i = 0; i < blocks.length; i++) {
                 Block b = w.blocks().get(i);
@@ -200,13 +203,25 @@ public final class CpuEngine implements InferenceEngine {
     }
 
     /** Worker threads (the calling thread included). */
+    @Override
     public int threads() {
         return pool.size();
     }
 
-    /** Sets (or with null removes) the receiver of per-stage timings. */
-    public void setProfiler(StageProfiler profiler) {
-        this.profiler = profiler;
+    /** The timed passes with the wall time of each {@link Stage} summed over them. */
+    @Override
+    public Profile profile(Tensor pixels, int runs) {
+        Map<Stage, Long> nanos = new EnumMap<>(Stage.class);
+        profiler = (stage, n) -> nanos.merge(stage, n, Long::sum);
+        Profile timed;
+        try {
+            timed = InferenceEngine.super.profile(pixels, runs);
+        } finally {
+            profiler = null;
+        }
+        Map<String, Long> stages = new LinkedHashMap<>();
+        nanos.forEach((stage, n) -> stages.put(stage.key(), n));
+        return timed.with(stages, null);
     }
 
     @Override
@@ -228,8 +243,8 @@ public final class CpuEngine implements InferenceEngine {
     }
 
     @Override
-    public synchronized Result forward(Tensor pixels, boolean trace) {
-        int[] grid = Inputs.check(c, pixels, trace);
+    public synchronized Result forward(Tensor pixels, TraceRequest request) {
+        int[] grid = Inputs.check(c, pixels, !request.isNone());
         int batch = pixels.dim(0);
         int gh = grid[0];
         int gw = grid[1];
@@ -243,13 +258,12 @@ public final class CpuEngine implements InferenceEngine {
         packed.align();
         StageProfiler prof = profiler;
         long t = prof == null ? 0 : System.nanoTime();
-        Trace tr = new Trace(trace);
+        Trace tr = new Trace(request, c, batch, gh, gw);
 
         // Patch embedding: im2col, one GEMM, then class token and position embedding.
-        float[] pos = posEmbed(gh, gw);
-        if (trace && (gh != c.gridHeight() || gw != c.gridWidth())) {
-            tr.put(Trace.POS_EMBED_RESIZED, pos, 1, tokens, d);
-        }
+        Tensor posTensor = posEmbed.forGrid(gh, gw);
+        float[] pos = posTensor.toArray();
+        tr.posEmbed(posTensor);
         im2col(pixels, batch, gh, gw);
         int kp = chans * patch * patch;
         Gemm.multiply(pool, patches, kp, batch * g, patchEmbed, h, ldD, Gemm.STORE);
@@ -270,26 +284,24 @@ public final class CpuEngine implements InferenceEngine {
                 }
             }
         });
-        if (trace) {
-            tr.put(Trace.EMBED, compact(x, rows, ldD, d), batch, tokens, d);
-        }
+        tr.embed(() -> compact(x, rows, ldD, d));
         t = lap(prof, Stage.PATCH_EMBED, t);
 
-        // Without a trace, class-token pooling needs only the class token out of the last block: its keys and
-        // values need every token, but its query, projection and MLP only the class token's row.
-        boolean clsOnly = !trace && c.globalPool() == ViTConfig.GlobalPool.TOKEN && blocks.length > 0;
+        // When the trace wants nothing of the last block and the normed tokens, class-token pooling needs only the
+        // class token out of the last block: its keys and values need every token, but its query, projection and
+        // MLP only the class token's row.
+        boolean clsOnly = c.globalPool() == ViTConfig.GlobalPool.TOKEN && blocks.length > 0
+                && !tr.wantsBlock(blocks.length - 1) && !tr.wants(Trace.TOKENS_NORMED);
         int fullBlocks = clsOnly ? blocks.length - 1 : blocks.length;
         for (int i = 0; i < fullBlocks; i++) {
             BlockWeights bw = blocks[i];
             t = normQkv(bw, rows, ldD, ldQ, prof, t);
-            float[] probs = trace ? new float[batch * heads * tokens * tokens] : null;
+            float[] probs = tr.wants(Trace.blockAttn(i)) ? new float[batch * heads * tokens * tokens] : null;
             Attention.run(pool, scratch, qkv, ldQ, attnOut, ldD, batch, tokens, heads, headDim, probs);
             t = lap(prof, Stage.ATTENTION, t);
             t = projMlp(bw, attnOut, x, h, mlp, rows, ldD, ldH, prof, t);
-            if (trace) {
-                tr.put(Trace.blockAttn(i), probs, batch, heads, tokens, tokens);
-                tr.put(Trace.blockOut(i), compact(x, rows, ldD, d), batch, tokens, d);
-            }
+            tr.blockAttn(i, () -> probs);
+            tr.blockOut(i, () -> compact(x, rows, ldD, d));
         }
 
         if (clsOnly) {
@@ -305,9 +317,7 @@ public final class CpuEngine implements InferenceEngine {
                 }
             } else {
                 layerNorm(x, h, rows, ldD, normW, normB);
-                if (trace) {
-                    tr.put(Trace.TOKENS_NORMED, compact(h, rows, ldD, d), batch, tokens, d);
-                }
+                tr.tokensNormed(() -> compact(h, rows, ldD, d));
                 pool(h, tokens, batch, ldD);
             }
         } else if (clsOnly) {
@@ -323,11 +333,7 @@ public final class CpuEngine implements InferenceEngine {
         Gemm.multiply(pool, pooled, ldD, batch, head, logitsBuf, head.outPadded, Gemm.STORE);
         float[] logits = compact(logitsBuf, batch, head.outPadded, classes);
         lap(prof, Stage.HEAD, t);
-        if (trace) {
-            tr.put(Trace.PRE_LOGITS, pooledOut, batch, d);
-            tr.put(Trace.LOGITS, logits, batch, classes);
-        }
-        return new Result(Tensor.of(logits, batch, classes), Tensor.of(pooledOut, batch, d), tr.tensors());
+        return tr.result(logits, pooledOut);
     }
 
     /** The last block for the class tokens only; leaves its output rows in {@link #clsX}. */
@@ -432,14 +438,6 @@ public final class CpuEngine implements InferenceEngine {
                 }
             }
         });
-    }
-
-    private float[] posEmbed(int gh, int gw) {
-        if (gh == c.gridHeight() && gw == c.gridWidth()) {
-            return posEmbed.toArray();
-        }
-        return posByGrid.computeIfAbsent(((long) gh << 32) | gw, key -> PosEmbed.resample(posEmbed, prefix,
-                c.gridHeight(), c.gridWidth(), gh, gw).toArray());
     }
 
     private void ensureCapacity(int rows, int patchRows, int batch, int ldD, int ldQ, int ldH) {

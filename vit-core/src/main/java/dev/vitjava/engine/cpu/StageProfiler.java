@@ -1,11 +1,11 @@
 package dev.vitjava.engine.cpu;
 
 /**
- * Receives the wall time of each stage of a {@link CpuEngine} forward pass (for {@code vit bench}). With no
- * profiler set the engine only tests a null reference per stage.
+ * Receives the wall time of each stage of a {@link CpuEngine} forward pass while {@link CpuEngine#profile} runs.
+ * With no profiler set the engine only tests a null reference per stage.
  */
 @FunctionalInterface
-public interface StageProfiler {
+interface StageProfiler {
 
     /** The stages, in forward order; {@link #key()} is the name used in reports. */
     enum Stage {
@@ -24,7 +24,7 @@ public interface StageProfiler {
             this.key = key;
         }
 
-        public String key() {
+        String key() {
             return key;
         }
     }

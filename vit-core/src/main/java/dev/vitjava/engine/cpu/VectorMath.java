@@ -1,5 +1,6 @@
 package dev.vitjava.engine.cpu;
 
+import dev.vitjava.engine.ErfFit;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -35,18 +36,7 @@ public final class VectorMath {
     private static final float E1 = 1.6666665459e-1f;
     private static final float E0 = 5.0000001201e-1f;
 
-    // erf on |x| < 1: x + x P(x^2), P fitted (weighted least squares on Chebyshev nodes) to erf(x)/x - 1.
-    private static final float[] ERF_SMALL = {
-        0.12837916612625122f, -0.37612637877464294f, 0.11283774673938751f, -0.026865065097808838f,
-        0.005220130085945129f, -0.0008472178014926612f, 0.000111861401819624f, -9.453236998524517e-06f,
-    };
-    // erf on 1 <= |x| <= 4: 1 - exp(-x^2) Q(u), u = (x - 2.5) / 1.5, Q fitted to erfc(x) exp(x^2).
-    private static final float[] ERF_LARGE = {
-        0.21080632507801056f, -0.111521415412426f, 0.05611240863800049f, -0.02698342874646187f,
-        0.01252986304461956f, -0.0056524621322751045f, 0.0020534645300358534f, -0.0012985138455405831f,
-        0.0006884250906296074f, 0.00044914413592778146f, 0.00038641775608994067f,
-    };
-    private static final float ERF_CLAMP = 4.0f;
+    private static final float ERF_CLAMP = ErfFit.CLAMP;
     private static final float INV_SQRT2 = 0.70710677f;
 
     private VectorMath() {
@@ -80,35 +70,28 @@ public final class VectorMath {
         return v.lane(0);
     }
 
-    private static FloatVector[] vectors(float[] c) {
-        FloatVector[] out = new FloatVector[c.length];
-        for (int i = 0; i < c.length; i++) {
-            out[i] = FloatVector.broadcast(S, c[i]);
-        }
-        return out;
-    }
-
-    private static final FloatVector[] SMALL = vectors(ERF_SMALL);
-    private static final FloatVector S0 = SMALL[0];
-    private static final FloatVector S1 = SMALL[1];
-    private static final FloatVector S2 = SMALL[2];
-    private static final FloatVector S3 = SMALL[3];
-    private static final FloatVector S4 = SMALL[4];
-    private static final FloatVector S5 = SMALL[5];
-    private static final FloatVector S6 = SMALL[6];
-    private static final FloatVector S7 = SMALL[7];
-    private static final FloatVector[] LARGE = vectors(ERF_LARGE);
-    private static final FloatVector G0 = LARGE[0];
-    private static final FloatVector G1 = LARGE[1];
-    private static final FloatVector G2 = LARGE[2];
-    private static final FloatVector G3 = LARGE[3];
-    private static final FloatVector G4 = LARGE[4];
-    private static final FloatVector G5 = LARGE[5];
-    private static final FloatVector G6 = LARGE[6];
-    private static final FloatVector G7 = LARGE[7];
-    private static final FloatVector G8 = LARGE[8];
-    private static final FloatVector G9 = LARGE[9];
-    private static final FloatVector G10 = LARGE[10];
+    // The shared erf fit (ErfFit) as vectors.
+    private static final FloatVector P0 = FloatVector.broadcast(S, ErfFit.P0);
+    private static final FloatVector P1 = FloatVector.broadcast(S, ErfFit.P1);
+    private static final FloatVector P2 = FloatVector.broadcast(S, ErfFit.P2);
+    private static final FloatVector P3 = FloatVector.broadcast(S, ErfFit.P3);
+    private static final FloatVector P4 = FloatVector.broadcast(S, ErfFit.P4);
+    private static final FloatVector P5 = FloatVector.broadcast(S, ErfFit.P5);
+    private static final FloatVector P6 = FloatVector.broadcast(S, ErfFit.P6);
+    private static final FloatVector P7 = FloatVector.broadcast(S, ErfFit.P7);
+    private static final FloatVector Q0 = FloatVector.broadcast(S, ErfFit.Q0);
+    private static final FloatVector Q1 = FloatVector.broadcast(S, ErfFit.Q1);
+    private static final FloatVector Q2 = FloatVector.broadcast(S, ErfFit.Q2);
+    private static final FloatVector Q3 = FloatVector.broadcast(S, ErfFit.Q3);
+    private static final FloatVector Q4 = FloatVector.broadcast(S, ErfFit.Q4);
+    private static final FloatVector Q5 = FloatVector.broadcast(S, ErfFit.Q5);
+    private static final FloatVector Q6 = FloatVector.broadcast(S, ErfFit.Q6);
+    private static final FloatVector Q7 = FloatVector.broadcast(S, ErfFit.Q7);
+    private static final FloatVector Q8 = FloatVector.broadcast(S, ErfFit.Q8);
+    private static final FloatVector Q9 = FloatVector.broadcast(S, ErfFit.Q9);
+    private static final FloatVector Q10 = FloatVector.broadcast(S, ErfFit.Q10);
+    private static final FloatVector Q11 = FloatVector.broadcast(S, ErfFit.Q11);
+    private static final FloatVector Q12 = FloatVector.broadcast(S, ErfFit.Q12);
     private static final FloatVector VE0 = FloatVector.broadcast(S, E0);
     private static final FloatVector VE1 = FloatVector.broadcast(S, E1);
     private static final FloatVector VE2 = FloatVector.broadcast(S, E2);
@@ -138,20 +121,20 @@ public final class VectorMath {
         return y.mul(scale);
     }
 
-    /** The error function in float, |error| below 1e-7 against the exact erf of the float input. */
+    /** The error function in float ({@link ErfFit}), |error| below 1e-7 against the exact erf of the float input. */
     public static FloatVector erf(FloatVector x) {
         FloatVector ax = x.abs();
         FloatVector z = x.mul(x);
-        FloatVector ps = S7.fma(z, S6).fma(z, S5).fma(z, S4).fma(z, S3).fma(z, S2).fma(z, S1).fma(z, S0);
+        FloatVector ps = P7.fma(z, P6).fma(z, P5).fma(z, P4).fma(z, P3).fma(z, P2).fma(z, P1).fma(z, P0);
         FloatVector small = x.fma(ps, x);
         FloatVector c = ax.blend(ERF_CLAMP, ax.compare(VectorOperators.GT, ERF_CLAMP));
-        FloatVector u = c.sub(2.5f).mul(1f / 1.5f);
+        FloatVector u = c.sub(ErfFit.CENTER).mul(1f / ErfFit.HALF_WIDTH);
         FloatVector e = exp(c.mul(c).neg());
-        FloatVector pl = G10.fma(u, G9).fma(u, G8).fma(u, G7).fma(u, G6).fma(u, G5).fma(u, G4).fma(u, G3)
-                .fma(u, G2).fma(u, G1).fma(u, G0);
+        FloatVector pl = Q12.fma(u, Q11).fma(u, Q10).fma(u, Q9).fma(u, Q8).fma(u, Q7).fma(u, Q6).fma(u, Q5)
+                .fma(u, Q4).fma(u, Q3).fma(u, Q2).fma(u, Q1).fma(u, Q0);
         FloatVector large = e.mul(pl).neg().add(1f);
         large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
-        return small.blend(large, ax.compare(VectorOperators.GE, 1f));
+        return small.blend(large, ax.compare(VectorOperators.GE, ErfFit.SPLIT));
     }
 
     /** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)). */

@@ -163,7 +163,8 @@ final class Warmup {
     /** Two blocks (a full one and the class-token one), one 64-dim head, 7 tokens, two workers. */
     private static CpuEngine tinyEngine() {
         ViTConfig c = new ViTConfig(32, 48, 16, 3, 10, 64, 2, 1, 128, true, 1e-6, true, ViTConfig.GlobalPool.TOKEN);
-        return new CpuEngine(new ViTModel(c, RandomWeights.create(c, 1)), new EngineOptions(2, null), false);
+        return new CpuEngine(new ViTModel(c, RandomWeights.create(c, 1)), EngineOptions.defaults().withThreads(2),
+                false);
     }
 
     private static Step[] kernels() {

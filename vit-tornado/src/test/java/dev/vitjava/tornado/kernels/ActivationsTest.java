@@ -3,6 +3,7 @@ package dev.vitjava.tornado.kernels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vitjava.engine.Erf;
+import dev.vitjava.engine.cpu.VectorMath;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import uk.ac.manchester.tornado.api.KernelContext;
@@ -82,6 +83,17 @@ class ActivationsTest {
         assertThat(Activations.erf(Float.POSITIVE_INFINITY)).isEqualTo(1f);
         assertThat(Activations.erf(Float.NEGATIVE_INFINITY)).isEqualTo(-1f);
         assertThat(Activations.erf(-0f)).isEqualTo(-0f);
+    }
+
+    /** The kernels and the cpu engine evaluate one coefficient table (ErfFit): they agree to two float ulps of 1. */
+    @Test
+    void erfAgreesWithTheCpuEngine() {
+        FloatArray x = samples();
+        double worst = 0;
+        for (int i = 0; i < x.getSize(); i++) {
+            worst = Math.max(worst, Math.abs(Activations.erf(x.get(i)) - VectorMath.erf(x.get(i))));
+        }
+        assertThat(worst).isLessThanOrEqualTo(1.2e-7);
     }
 
     @Test
