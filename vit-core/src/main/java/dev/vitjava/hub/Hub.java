@@ -218,6 +218,9 @@ public final class Hub {
         boolean evicted = false;
         try (var files = Files.list(snapshot)) {
             for (Path link : files.toList()) {
+                if (!Files.exists(link)) {
+                    continue; // dangling: the next snapshot() links it again
+                }
                 Path blob = link.toRealPath();
                 String etag = blob.getFileName().toString();
                 if (ETAG.matcher(etag).matches() && blob.startsWith(cache) && !matchesEtag(blob, etag)) {
