@@ -176,6 +176,19 @@ public final class Hub {
         return revision;
     }
 
+    /** Refuses a file name that is not a relative path inside a repository (no "..", no control characters). */
+    static String checkRepoPath(String file) {
+        boolean ok = !file.isEmpty() && !file.startsWith("/") && !file.contains("\\")
+                && file.codePoints().noneMatch(Character::isISOControl);
+        for (String segment : file.split("/", -1)) {
+            ok &= !segment.isEmpty() && !segment.equals(".") && !segment.equals("..");
+        }
+        if (!ok) {
+            throw new VitException("'" + Printable.escape(file) + "' is not a file path inside a repository");
+        }
+        return file;
+    }
+
     public boolean offline() {
         return offline;
     }
@@ -289,6 +302,7 @@ public final class Hub {
 
     /** Downloads one file into blobs/ and links it from the snapshot; returns the commit, or null if optional and absent. */
     private String fetch(String repoId, String revision, Path repo, String file, boolean required) {
+        checkRepoPath(file);
         URI uri = URI.create(endpoint + "/" + repoId + "/resolve/" + URLEncoder.encode(revision, StandardCharsets.UTF_8)
                 + "/" + file);
         String label = repoId + "/" + file;

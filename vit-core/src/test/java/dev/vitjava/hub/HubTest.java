@@ -154,6 +154,15 @@ class HubTest {
     }
 
     @Test
+    void repositoryPathsStayInTheRepository() {
+        assertThat(Hub.checkRepoPath("model.safetensors")).isEqualTo("model.safetensors");
+        assertThat(Hub.checkRepoPath("onnx/model v2.onnx")).isEqualTo("onnx/model v2.onnx");
+        for (String bad : new String[] {"../x", "a/../../x", "/etc/passwd", "a//b", "a\\b", "x\ny", "", "."}) {
+            assertThatThrownBy(() -> Hub.checkRepoPath(bad)).as(bad).isInstanceOf(VitException.class);
+        }
+    }
+
+    @Test
     void repoIdsAreNotPaths() {
         assertThat(Hub.isRepoId("google/vit-base-patch16-224")).isTrue();
         assertThat(Hub.isRepoId("timm/vit_base_patch16_224.augreg2_in21k_ft_in1k")).isTrue();
