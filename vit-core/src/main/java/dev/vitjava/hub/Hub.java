@@ -581,7 +581,12 @@ public final class Hub {
             } catch (ProtocolException e) {
                 throw new VitException(label + ": " + uri + ": " + describe(e));
             } catch (SocketTimeoutException e) {
-                problem = "no answer within " + seconds(settings.metadataTimeout) + " (HF_HUB_ETAG_TIMEOUT)";
+                // not retried: a silent hub would cost attempts x the timeout before the cache can stand in
+                if (c != null) {
+                    c.disconnect();
+                }
+                throw new Unreachable("cannot reach " + endpoint + " (no answer within "
+                        + seconds(settings.metadataTimeout) + ", HF_HUB_ETAG_TIMEOUT)");
             } catch (IOException e) {
                 problem = describe(e);
             }
