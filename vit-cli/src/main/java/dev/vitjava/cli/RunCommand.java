@@ -6,7 +6,6 @@ import dev.vitjava.checkpoint.Safetensors;
 import dev.vitjava.checkpoint.SafetensorsWriter;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Trace;
-import dev.vitjava.io.SafeFiles;
 import dev.vitjava.model.Tensor;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -61,7 +60,6 @@ final class RunCommand implements Callable<Integer> {
             }
             pixels = in.tensor(inputKey);
         }
-        SafeFiles.requireWritableTarget(output);
         InferenceEngine.Result result;
         try (InferenceEngine engine = engineOptions.create(loaded.model())) {
             result = forward(engine, pixels);
