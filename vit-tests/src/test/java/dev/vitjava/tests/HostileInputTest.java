@@ -192,7 +192,8 @@ class HostileInputTest {
         expectError(args("eval", folder.toString(), "--predictions", tmp.resolve("missing/p.csv").toString()),
                 "missing", "does not exist");
         if (Files.exists(Path.of("/dev/full"))) {
-            expectError(args("eval", folder.toString(), "--predictions", "/dev/full"), "/dev/full", "cannot write");
+            expectError(args("eval", "--backend", "reference", folder.toString(), "--predictions", "/dev/full"),
+                    "/dev/full", "cannot write");
         }
         expectError(args("classify", "--model", "org/never-downloaded", "--revision", "a b", SAMPLE), "--revision 'a b'");
         Path empty = idx(tmp.resolve("empty-images-idx3-ubyte"), 0x0803, 3, 0, 0);
