@@ -49,7 +49,10 @@ final class FakeHub implements AutoCloseable {
         TRAVERSAL_ETAG,
         /** X-Repo-Commit is an absolute path. */
         TRAVERSAL_COMMIT,
-        /** GETs of model.safetensors trickle, so concurrent downloads overlap. */
+        /**
+         * GETs of model.safetensors wait until two clients have asked for its metadata, then trickle, so two
+         * concurrent downloads overlap.
+         */
         SLOW
     }
 
@@ -60,6 +63,7 @@ final class FakeHub implements AutoCloseable {
     private final CountDownLatch released = new CountDownLatch(1);
     volatile Fault fault = Fault.NONE;
     final AtomicInteger modelGets = new AtomicInteger();
+    private final CountDownLatch modelHeads = new CountDownLatch(2);
 
     FakeHub(String repo, Map<String, byte[]> files) throws IOException {
         this.repo = repo;
@@ -117,6 +121,9 @@ final class FakeHub implements AutoCloseable {
             ex.getResponseHeaders().add("ETag", "\"" + (f == Fault.TRAVERSAL_ETAG ? "../../../../vit-escape"
                     : sha256(body)) + "\"");
             boolean model = file.equals("model.safetensors");
+            if (head && model) {
+                modelHeads.countDown();
+            }
             if (head) {
                 if (f != Fault.TRUNCATED_NO_LENGTH) {
                     ex.getResponseHeaders().add("Content-Length", Integer.toString(body.length));
@@ -169,6 +176,7 @@ final class FakeHub implements AutoCloseable {
                 return;
             }
             if (model && f == Fault.SLOW) {
+                await(modelHeads);
                 for (int at = from; at < body.length; at += 8192) {
                     out.write(body, at, Math.min(8192, body.length - at));
                     out.flush();
@@ -181,8 +189,12 @@ final class FakeHub implements AutoCloseable {
     }
 
     private void stall() {
+        await(released);
+    }
+
+    private static void await(CountDownLatch latch) {
         try {
-            released.await(30, TimeUnit.SECONDS);
+            latch.await(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -100,10 +100,13 @@ class HubClassifyTest {
         server.fault = FakeHub.Fault.SLOW;
         Process a = start(false, "inspect", "--no-tensors", "--model", "zalando/vit-fashion-mnist");
         Process b = start(false, "inspect", "--no-tensors", "--model", "zalando/vit-fashion-mnist");
-        for (String[] r : List.of(result(a), result(b))) {
+        List<String[]> results = List.of(result(a), result(b));
+        for (String[] r : results) {
             assertThat(r[0]).as(r[2]).isEqualTo("0");
             assertThat(r[1]).contains("parameters    678,730");
         }
+        assertThat(results).as("the second process waited on the blob's file lock")
+                .filteredOn(r -> r[2].contains("another process is downloading it; waiting")).hasSize(1);
         assertThat(server.modelGets.get()).isEqualTo(1);
         try (Stream<Path> blobs = Files.list(cache.resolve("models--zalando--vit-fashion-mnist/blobs"))) {
             assertThat(blobs.map(p -> p.getFileName().toString())).hasSize(2).noneMatch(n -> n.contains("incomplete"));
