@@ -230,13 +230,14 @@ public final class Hub {
     public boolean evictDamaged(Path snapshot) {
         boolean evicted = false;
         try (var files = Files.list(snapshot)) {
+            Path realCache = cache.toRealPath(); // the links resolve through any link in the cache's own path
             for (Path link : files.toList()) {
                 if (!Files.exists(link)) {
                     continue; // dangling: the next snapshot() links it again
                 }
                 Path blob = link.toRealPath();
                 String etag = blob.getFileName().toString();
-                if (ETAG.matcher(etag).matches() && blob.startsWith(cache) && !matchesEtag(blob, etag)) {
+                if (ETAG.matcher(etag).matches() && blob.startsWith(realCache) && !matchesEtag(blob, etag)) {
                     notice(link + ": damaged in the cache (its content does not match its hash " + etag
                             + "); downloading it again");
                     Files.delete(blob);
