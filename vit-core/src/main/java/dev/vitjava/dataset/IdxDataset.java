@@ -100,7 +100,8 @@ public final class IdxDataset implements Dataset {
                 if (dims[i] < 0) {
                     throw new VitException(file + ": negative dimension " + dims[i]);
                 }
-                total *= dims[i]; // at most 3 factors below 2^31: no overflow
+                // saturating: three dimensions below 2^31 can overflow a long
+                total = total > Integer.MAX_VALUE ? total : total * dims[i];
             }
             if (dims[0] == 0) {
                 throw new VitException(file + ": holds no " + (magic == 0x0803 ? "images" : "labels"));

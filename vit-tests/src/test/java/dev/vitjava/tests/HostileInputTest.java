@@ -167,6 +167,10 @@ class HostileInputTest {
         idx(tmp.resolve("big-labels-idx1-ubyte"), 0x0801, 1);
         assertThat(Files.size(bigIdx)).isEqualTo(16);
         expectError(args("eval", bigIdx.toString()), bigIdx.toString(), "truncated IDX file");
+        int max = Integer.MAX_VALUE;
+        Path wrapIdx = idx(tmp.resolve("wrap-images-idx3-ubyte"), 0x0803, max, max, max); // 2^93 bytes
+        idx(tmp.resolve("wrap-labels-idx1-ubyte"), 0x0801, max);
+        expectError(args("eval", wrapIdx.toString()), wrapIdx.toString(), "too large");
     }
 
     /** 10: inputs that crashed with "internal error". */
