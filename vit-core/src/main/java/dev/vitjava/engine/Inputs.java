@@ -42,7 +42,7 @@ public final class Inputs {
             throw new VitException("input size " + height + "x" + width + " is not a multiple of the patch size " + p);
         }
         long tokens = c.numPrefixTokens() + (long) (height / p) * (width / p);
-        if (attentionMaps && c.numHeads() * tokens * tokens > Integer.MAX_VALUE - 8) {
+        if (attentionMaps && (double) c.numHeads() * tokens * tokens > Integer.MAX_VALUE - 8) { // double: no wrap
             throw new VitException("input " + height + "x" + width + " makes " + tokens
                     + " tokens, too many for the attention maps of " + c.numHeads() + " heads");
         }

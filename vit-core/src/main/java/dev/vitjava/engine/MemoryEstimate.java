@@ -18,15 +18,16 @@ public final class MemoryEstimate {
 
     /** Float32 weights of a model built in memory (random weights): every tensor an array. */
     public static void checkWeights(ViTConfig c) {
-        long d = c.embedDim();
-        long largest = Math.max(Math.max(3 * d * d, d * c.mlpHidden()), (long) c.numClasses() * d);
-        largest = Math.max(largest, (long) c.numTokens() * d);
+        // double arithmetic: the products of absurd sizes must not wrap around
+        double d = c.embedDim();
+        double largest = Math.max(Math.max(3 * d * d, d * c.mlpHidden()), Math.max((double) c.numClasses() * d,
+                (double) c.numTokens() * d));
         if (largest > MAX_ARRAY) {
-            throw new VitException("a tensor of " + largest + " values is beyond Java's array size (num_classes "
-                    + c.numClasses() + ", embed_dim " + d + ", mlp " + c.mlpHidden() + ")");
+            throw new VitException("a tensor of " + (long) largest + " values is beyond Java's array size (num_classes "
+                    + c.numClasses() + ", embed_dim " + c.embedDim() + ", mlp " + c.mlpHidden() + ")");
         }
-        long params = c.depth() * (4 * d * d + 2 * d * c.mlpHidden() + 9 * d + c.mlpHidden())
-                + (long) c.numClasses() * (d + 1) + (long) c.numTokens() * d + d * c.inChans() * c.patchSize() * c.patchSize();
+        double params = c.depth() * (4 * d * d + 2 * d * c.mlpHidden() + 9 * d + c.mlpHidden())
+                + c.numClasses() * (d + 1) + c.numTokens() * d + d * c.inChans() * c.patchSize() * c.patchSize();
         check(4 * params, "the model's weights");
     }
 
@@ -37,13 +38,14 @@ public final class MemoryEstimate {
      */
     public static void checkForward(ViTConfig c, long batch, long pixelsPerImage, long tokens, boolean attentionMaps,
             boolean trace) {
-        long d = c.embedDim();
-        long perImage = pixelsPerImage + tokens * (6 * d + c.mlpHidden());
-        long attention = c.numHeads() * tokens * tokens;
+        double d = c.embedDim();
+        double t = tokens;
+        double perImage = pixelsPerImage + t * (6 * d + c.mlpHidden());
+        double attention = c.numHeads() * t * t;
         if (trace) {
-            perImage += c.depth() * (attention + tokens * d);
+            perImage += c.depth() * (attention + t * d);
         }
-        if (batch * pixelsPerImage > MAX_ARRAY) {
+        if ((double) batch * pixelsPerImage > MAX_ARRAY) {
             throw new VitException("a batch of " + batch + " images of " + pixelsPerImage + " values is beyond Java's"
                     + " array size; use a smaller batch or input");
         }
@@ -51,17 +53,17 @@ public final class MemoryEstimate {
                 + tokens + " tokens" + (trace ? " with its trace" : ""));
     }
 
-    private static void check(long bytes, String what) {
+    private static void check(double bytes, String what) {
         Runtime rt = Runtime.getRuntime();
         long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        if (bytes < 0 || bytes > available) {
+        if (bytes > available) {
             throw new VitException(what + " needs at least " + mib(bytes) + " MiB, more than the "
-                    + mib(available) + " MiB left in the Java heap (use a smaller --batch or input, or raise -Xmx in"
-                    + " JAVA_OPTS)");
+                    + (available >> 20) + " MiB left in the Java heap (use a smaller --batch or input, or raise -Xmx"
+                    + " in JAVA_OPTS)");
         }
     }
 
-    private static long mib(long bytes) {
-        return bytes < 0 ? Long.MAX_VALUE >> 20 : bytes >> 20;
+    private static long mib(double bytes) {
+        return (long) Math.min(bytes / (1 << 20), Long.MAX_VALUE);
     }
 }
