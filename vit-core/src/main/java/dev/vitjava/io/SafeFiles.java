@@ -57,7 +57,7 @@ public final class SafeFiles {
         requireRegularFile(file, maxBytes);
         try (InputStream in = Files.newInputStream(file)) {
             // the file may grow after the size check: never read past the cap
-            byte[] bytes = in.readNBytes((int) Math.min(maxBytes + 1, Integer.MAX_VALUE - 8));
+            byte[] bytes = in.readNBytes((int) Math.min(maxBytes, Integer.MAX_VALUE - 9) + 1);
             if (bytes.length > maxBytes) {
                 throw new VitException(file + ": more than the " + maxBytes + "-byte limit for this kind of file");
             }
