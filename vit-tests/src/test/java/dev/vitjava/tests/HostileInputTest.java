@@ -111,7 +111,8 @@ class HostileInputTest {
         assertThat(Files.size(wide)).isLessThan(400);
         // short side to 32 (the demo's 28 / 0.875): 3200000x32 and 32x960000 pixels, over the limit of 10^7
         // (BatchRunnerTest has torchvision's 256, where 100000x1 overflowed an int)
-        Cli r = Cli.run("classify", "-k", "1", "--preset", "torchvision", "--max-pixels", "10000000", dir.toString());
+        Cli r = Cli.run("classify", "-k", "1", "--backend", "reference", "--preset", "torchvision", "--max-pixels",
+                "10000000", dir.toString());
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.out().lines()).singleElement().asString().startsWith(dir.resolve("0-good.png") + ": ");
         assertThat(r.err().lines()).hasSize(2).allMatch(l -> l.startsWith("vit: ") && l.contains("pixel limit"))
@@ -126,9 +127,9 @@ class HostileInputTest {
             bias[3] = Float.NaN;
             t.put("head.bias", Tensor.of(bias, bias.length));
         });
-        expectError(args("classify", "--model", nan.toString(), "--num-heads", "4", SAMPLE),
+        expectError(args("classify", "--backend", "reference", "--model", nan.toString(), "--num-heads", "4", SAMPLE),
                 SAMPLE, "non-finite logits");
-        expectError(args("run", "--model", nan.toString(), "--num-heads", "4",
+        expectError(args("run", "--backend", "reference", "--model", nan.toString(), "--num-heads", "4",
                 "--input", Golden.dir("timm_tiny").resolve("input.safetensors").toString(),
                 "--output", tmp.resolve("out.safetensors").toString()), "non-finite logits");
         assertThat(tmp.resolve("out.safetensors")).doesNotExist();
@@ -146,11 +147,11 @@ class HostileInputTest {
                 throw new IOException("No space left on device");
             }
         };
-        Cli classify = Cli.runWithStdout(full, "classify", SAMPLES.toString());
+        Cli classify = Cli.runWithStdout(full, "classify", "--backend", "reference", SAMPLES.toString());
         assertThat(classify.exitCode()).isEqualTo(1);
         assertThat(classify.err()).contains("standard output", "stopped");
         assertThat(classify.oneLineError()).isTrue();
-        Cli eval = Cli.runWithStdout(full, "eval", imageFolder().toString());
+        Cli eval = Cli.runWithStdout(full, "eval", "--backend", "reference", imageFolder().toString());
         assertThat(eval.exitCode()).isEqualTo(1);
         assertThat(eval.err().strip()).isEqualTo("vit: standard output: cannot write (closed pipe or full disk)");
     }
@@ -215,7 +216,7 @@ class HostileInputTest {
         dir.resolve("locked").toFile().setReadable(false, false);
         try {
             assumeThat(Files.isReadable(dir.resolve("locked"))).as("permissions apply (not root)").isFalse();
-            Cli r = Cli.run("classify", "-k", "1", dir.toString());
+            Cli r = Cli.run("classify", "-k", "1", "--backend", "reference", dir.toString());
             assertThat(r.exitCode()).isEqualTo(1);
             assertThat(r.out().lines()).containsExactly(dir.resolve("good.png") + ": Ankle boot 0.7325");
             assertThat(r.err()).contains("locked").contains("permission denied");
@@ -233,7 +234,8 @@ class HostileInputTest {
             expectError(args("inspect", TIMM.toString(), "--config", fifo.toString()), fifo.toString(),
                     "not a regular file");
             expectError(args("classify", "--labels", fifo.toString(), SAMPLE), "not a regular file");
-            expectError(args("classify", fifo.toString()), fifo.toString(), "not a regular file");
+            expectError(args("classify", "--backend", "reference", fifo.toString()), fifo.toString(),
+                    "not a regular file");
             expectError(args("inspect", fifo.toString()), fifo.toString(), "not a regular file");
             expectError(args("run", "--input", fifo.toString(), "--output", tmp.resolve("o").toString()),
                     fifo.toString(), "not a regular file");
@@ -267,7 +269,7 @@ class HostileInputTest {
         Files.copy(Path.of(SAMPLE), real.resolve("boot.png"));
         Files.createSymbolicLink(dir.resolve("images"), real);
         Files.createSymbolicLink(real.resolve("loop"), real);
-        Cli r = Cli.run("classify", "-k", "1", dir.toString());
+        Cli r = Cli.run("classify", "-k", "1", "--backend", "reference", dir.toString());
         assertThat(r.out().lines()).containsExactly(dir.resolve("images/boot.png") + ": Ankle boot 0.7325");
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.err()).contains("loop").contains("symbolic link loop, skipped");
@@ -277,7 +279,7 @@ class HostileInputTest {
         Files.createDirectories(outside);
         Files.copy(Path.of(SAMPLE), outside.resolve("x.png"));
         Files.createSymbolicLink(folder.resolve("c"), outside);
-        Cli eval = Cli.run("eval", "--format", "json", folder.toString());
+        Cli eval = Cli.run("eval", "--backend", "reference", "--format", "json", folder.toString());
         assertThat(eval.exitCode()).as(eval.err()).isZero();
         assertThat(eval.out()).contains("\"count\":5").contains("\"name\":\"c\",\"count\":1");
     }
@@ -289,10 +291,10 @@ class HostileInputTest {
         Files.createDirectories(dir);
         Path evil = dir.resolve("x.png\nforged.png: T-shirt 1.0000.png");
         Files.copy(Path.of(SAMPLE), evil);
-        Cli r = Cli.run("classify", "-k", "1", dir.toString());
+        Cli r = Cli.run("classify", "-k", "1", "--backend", "reference", dir.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out().lines()).containsExactly(dir + "/x.png\\nforged.png: T-shirt 1.0000.png: Ankle boot 0.7325");
-        Cli csv = Cli.run("classify", "-k", "1", "--format", "csv", dir.toString());
+        Cli csv = Cli.run("classify", "-k", "1", "--backend", "reference", "--format", "csv", dir.toString());
         assertThat(csv.out()).contains("\"" + evil + "\"");
     }
 }
