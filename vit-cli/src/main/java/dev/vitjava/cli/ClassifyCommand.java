@@ -7,6 +7,7 @@ import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.Labels;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.dataset.ImageFolderDataset;
+import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
 import dev.vitjava.engine.Predictions.Ranked;
@@ -78,6 +79,9 @@ final class ClassifyCommand implements Callable<Integer> {
         if (topK < 1) {
             throw new VitException("--top-k must be at least 1, not " + topK);
         }
+        if (batch < 1 || batch > BatchRunner.MAX_BATCH) {
+            throw new VitException("--batch must be between 1 and " + BatchRunner.MAX_BATCH + ", not " + batch);
+        }
         PrintWriter err = spec.commandLine().getErr();
         List<String> problems = new ArrayList<>();
         List<Path> files = expand(paths, problems);
@@ -106,7 +110,7 @@ final class ClassifyCommand implements Callable<Integer> {
                             print(out, files.get(i).toString(), Predictions.topK(probs, labels, topK));
                             Output.check(out); // a closed pipe (| head) stops the run
                         }
-                    }, progress);
+                    }, progress::advance);
         }
         out.flush();
         return failures[0] == 0 ? 0 : Main.EXIT_FAILURE;

@@ -9,6 +9,7 @@ import dev.vitjava.dataset.Dataset;
 import dev.vitjava.dataset.Evaluation;
 import dev.vitjava.dataset.IdxDataset;
 import dev.vitjava.dataset.ImageFolderDataset;
+import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
 import dev.vitjava.image.ImageDecoder;
@@ -79,6 +80,9 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (batch < 1 || batch > BatchRunner.MAX_BATCH) {
+            throw new VitException("--batch must be between 1 and " + BatchRunner.MAX_BATCH + ", not " + batch);
+        }
         if (limit != null && limit < 1) {
             throw new VitException("--limit must be at least 1, not " + limit);
         }
@@ -120,7 +124,7 @@ final class EvalCommand implements Callable<Integer> {
                         eval.add(data.label(i), top.stream().mapToInt(Predictions.Ranked::index).toArray());
                         rows.append(i).append(',').append(data.label(i)).append(',').append(top.get(0).index())
                                 .append(',').append(top.get(0).prob()).append('\n');
-                    }, progress);
+                    }, progress::advance);
         }
         if (predictions != null) {
             SafeFiles.writeAtomically(predictions, o -> o.write(rows.toString().getBytes(StandardCharsets.UTF_8)));

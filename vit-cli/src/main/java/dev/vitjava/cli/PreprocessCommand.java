@@ -4,7 +4,7 @@ import dev.vitjava.checkpoint.SafetensorsWriter;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
 import dev.vitjava.io.Printable;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;

@@ -2,6 +2,7 @@ package dev.vitjava.cli;
 
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
+import dev.vitjava.checkpoint.PreprocessingReader;
 import dev.vitjava.image.ColorMode;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Interpolation;
@@ -41,7 +42,7 @@ final class PreprocessOptions {
     /** The pipeline for a model (its own, or the preset at its size and channels) with the overrides applied. */
     Preprocessing forModel(LoadedModel model) {
         if (preset == null) {
-            return overrides(Preprocessing.forModel(model));
+            return overrides(model.preprocessing());
         }
         var c = model.model().config();
         Preprocessing p = preset(preset).withMode(ColorMode.forChannels(c.inChans()));
@@ -69,8 +70,8 @@ final class PreprocessOptions {
 
     private static Preprocessing preset(String name) {
         return switch (name) {
-            case "timm" -> Preprocessing.timm(null);
-            case "hf", "huggingface" -> Preprocessing.huggingFace(null);
+            case "timm" -> PreprocessingReader.timm(null);
+            case "hf", "huggingface" -> PreprocessingReader.huggingFace(null);
             case "torchvision", "tv" -> Preprocessing.torchvision();
             default -> throw new VitException("unknown --preset '" + name + "' (choose timm, hf or torchvision)");
         };

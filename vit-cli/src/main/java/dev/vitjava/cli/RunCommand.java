@@ -6,7 +6,7 @@ import dev.vitjava.checkpoint.Safetensors;
 import dev.vitjava.checkpoint.SafetensorsWriter;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Trace;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;

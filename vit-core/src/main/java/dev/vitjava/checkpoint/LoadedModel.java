@@ -1,30 +1,83 @@
 package dev.vitjava.checkpoint;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.vitjava.image.Preprocessing;
 import dev.vitjava.model.ViTModel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * A model as loaded from disk: the ViT itself plus what came with it.
  *
- * @param weightsFile        the safetensors file
- * @param naming             the checkpoint's key naming
- * @param configSource       where the config came from (a file, or "tensor shapes")
- * @param model              the ViT
- * @param labels             class names, one per logit (never null; may be generic)
- * @param config             the raw config.json, or null
- * @param preprocessorConfig the raw preprocessor_config.json (Hugging Face), or null
- * @param tensors            the checkpoint's tensor table in its own naming
+ * <p>The preprocessing is read on first use ({@link #preprocessing()}): commands that feed the model tensors
+ * ({@code vit run}) work even where the image pipeline cannot be built (an unsupported channel count, a
+ * preprocessor config this reader does not understand).
  */
-public record LoadedModel(
-        Path weightsFile,
-        Naming naming,
-        String configSource,
-        ViTModel model,
-        List<String> labels,
-        JsonNode config,
-        JsonNode preprocessorConfig,
-        Map<String, Safetensors.Entry> tensors) {
+public final class LoadedModel {
+
+    private final Path weightsFile;
+    private final Naming naming;
+    private final String configSource;
+    private final ViTModel model;
+    private final List<String> labels;
+    private final Map<String, Safetensors.Entry> tensors;
+    private final Supplier<Preprocessing> reader;
+    private Preprocessing preprocessing;
+
+    /**
+     * @param weightsFile  the safetensors file
+     * @param naming       the checkpoint's key naming
+     * @param configSource where the config came from (a file, or "tensor shapes")
+     * @param model        the ViT
+     * @param labels       class names, one per logit (never null; may be generic)
+     * @param tensors      the checkpoint's tensor table in its own naming
+     * @param reader       reads the model's preprocessing (called at most once)
+     */
+    public LoadedModel(Path weightsFile, Naming naming, String configSource, ViTModel model, List<String> labels,
+            Map<String, Safetensors.Entry> tensors, Supplier<Preprocessing> reader) {
+        this.weightsFile = weightsFile;
+        this.naming = naming;
+        this.configSource = configSource;
+        this.model = model;
+        this.labels = labels;
+        this.tensors = tensors;
+        this.reader = reader;
+    }
+
+    public Path weightsFile() {
+        return weightsFile;
+    }
+
+    public Naming naming() {
+        return naming;
+    }
+
+    public String configSource() {
+        return configSource;
+    }
+
+    public ViTModel model() {
+        return model;
+    }
+
+    public List<String> labels() {
+        return labels;
+    }
+
+    public Map<String, Safetensors.Entry> tensors() {
+        return tensors;
+    }
+
+    /**
+     * The eval pipeline the model was trained with ({@link PreprocessingReader#forModel}): its Hugging Face
+     * {@code preprocessor_config.json}, else the timm {@code pretrained_cfg} in its {@code config.json}, else its
+     * naming's default at the model's size.
+     */
+    public synchronized Preprocessing preprocessing() {
+        if (preprocessing == null) {
+            preprocessing = reader.get();
+        }
+        return preprocessing;
+    }
 }

@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vitjava.VitException;
 import dev.vitjava.io.SafeFiles;
-import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
 import dev.vitjava.model.ViTWeights.Linear;
 import dev.vitjava.model.ViTWeights.Norm;
+import dev.vitjava.tensor.Tensor;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -76,7 +76,8 @@ public final class ModelLoader {
             List<String> labels = Labels.of(configFile, configJson, config.numClasses());
             return new LoadedModel(weightsFile, naming.naming(),
                     configFile != null ? configFile.toString() : "tensor shapes", new ViTModel(config, weights),
-                    labels, configJson, preprocessorJson, st.entries());
+                    labels, st.entries(), () -> PreprocessingReader.forModel(naming.naming(), config.imgHeight(),
+                            config.imgWidth(), config.inChans(), configJson, preprocessorJson));
         }
     }
 

@@ -1,6 +1,6 @@
 package dev.vitjava.engine;
 
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.util.Map;
 
 /**

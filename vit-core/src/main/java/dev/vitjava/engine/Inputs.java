@@ -1,8 +1,8 @@
 package dev.vitjava.engine;
 
 import dev.vitjava.VitException;
-import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
+import dev.vitjava.tensor.Tensor;
 
 /** Checks of an input batch that every backend shares. */
 public final class Inputs {

@@ -1,12 +1,12 @@
 package dev.vitjava.engine;
 
-import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
 import dev.vitjava.model.ViTWeights.Block;
 import dev.vitjava.model.ViTWeights.Linear;
 import dev.vitjava.model.ViTWeights.Norm;
+import dev.vitjava.tensor.Tensor;
 import java.nio.FloatBuffer;
 
 /**

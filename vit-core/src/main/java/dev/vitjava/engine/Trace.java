@@ -1,7 +1,7 @@
 package dev.vitjava.engine;
 
-import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
+import dev.vitjava.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;

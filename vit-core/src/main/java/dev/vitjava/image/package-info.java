@@ -9,10 +9,11 @@
  *       arithmetic.</li>
  *   <li>{@link dev.vitjava.image.Transforms}: torchvision's Resize and CenterCrop size arithmetic, timm's
  *       ResizeKeepRatio, Hugging Face's center crop.</li>
- *   <li>{@link dev.vitjava.image.Preprocessing}: a whole pipeline built from a model's config, producing a
- *       (C, H, W) float32 tensor.</li>
+ *   <li>{@link dev.vitjava.image.Preprocessing}: a whole pipeline (the record, its {@code with...} overrides and
+ *       its execution), producing a (C, H, W) float32 tensor. Reading it from a checkpoint's config files is
+ *       {@code checkpoint.PreprocessingReader}'s job: this package knows no config format.</li>
  * </ul>
  *
- * <p>Typical use: {@code Preprocessing.forModel(loaded).load(path)}.
+ * <p>Typical use: {@code loaded.preprocessing().load(path)}.
  */
 package dev.vitjava.image;

@@ -1,5 +1,6 @@
 package dev.vitjava.model;
 
+import dev.vitjava.tensor.Tensor;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 

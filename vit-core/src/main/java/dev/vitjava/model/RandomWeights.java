@@ -3,6 +3,7 @@ package dev.vitjava.model;
 import dev.vitjava.model.ViTWeights.Block;
 import dev.vitjava.model.ViTWeights.Linear;
 import dev.vitjava.model.ViTWeights.Norm;
+import dev.vitjava.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

@@ -1,5 +1,7 @@
 package dev.vitjava.model;
 
+import dev.vitjava.tensor.Tensor;
+
 /** A ViT's architecture and parameters, ready for any engine; also owns the resampled position embeddings. */
 public final class ViTModel {
 

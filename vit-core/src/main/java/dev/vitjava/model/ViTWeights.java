@@ -1,5 +1,6 @@
 package dev.vitjava.model;
 
+import dev.vitjava.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

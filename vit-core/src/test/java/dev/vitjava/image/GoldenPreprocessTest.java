@@ -2,6 +2,7 @@ package dev.vitjava.image;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.vitjava.checkpoint.PreprocessingReader;
 import dev.vitjava.checkpoint.Safetensors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,7 +43,7 @@ class GoldenPreprocessTest {
     @ParameterizedTest
     @ValueSource(strings = {"chelsea", "coffee"})
     void imagenetBicubic256Crop224(String image) {
-        Preprocessing p = Preprocessing.timm(TestData.json(
+        Preprocessing p = PreprocessingReader.timm(TestData.json(
                 "{\"input_size\": [3, 224, 224], \"interpolation\": \"bicubic\", \"crop_pct\": 0.875,"
                         + " \"mean\": [0.485, 0.456, 0.406], \"std\": [0.229, 0.224, 0.225]}"));
         DecodedImage img = decode(image);
@@ -50,7 +51,7 @@ class GoldenPreprocessTest {
                 p.resizeAndCrop(img).pixels())).isNull();
         assertThat(TestData.diff(TestData.f32(f32, image + ".imagenet_bicubic256_crop224"), p.apply(img))).isNull();
         // timm's defaults and torchvision's preset with bicubic are the same pipeline
-        assertThat(Preprocessing.timm(null)).isEqualTo(p);
+        assertThat(PreprocessingReader.timm(null)).isEqualTo(p);
         assertThat(TestData.diff(TestData.f32(f32, image + ".imagenet_bicubic256_crop224"),
                 Preprocessing.torchvision().withInterpolation(Interpolation.BICUBIC).apply(img))).isNull();
     }
@@ -58,14 +59,14 @@ class GoldenPreprocessTest {
     @ParameterizedTest
     @ValueSource(strings = {"chelsea", "coffee"})
     void huggingFaceVitDefaults(String image) {
-        Preprocessing p = Preprocessing.huggingFace(null);
+        Preprocessing p = PreprocessingReader.huggingFace(null);
         DecodedImage img = decode(image);
         assertThat(TestData.diff(TestData.u8(u8, image + ".hf_resized_rgb"), p.resizeAndCrop(img).pixels())).isNull();
         assertThat(TestData.diff(TestData.f32(f32, image + ".hf_bilinear224_half"), p.apply(img))).isNull();
         var t = p.toTensor(img);
         assertThat(t.shape()).containsExactly(3, 224, 224);
         // the same from an explicit preprocessor_config.json
-        Preprocessing explicit = Preprocessing.fromConfig(TestData.json("{\"do_normalize\": true, \"do_rescale\": true,"
+        Preprocessing explicit = PreprocessingReader.fromConfig(TestData.json("{\"do_normalize\": true, \"do_rescale\": true,"
                 + " \"do_resize\": true, \"image_mean\": [0.5, 0.5, 0.5], \"image_processor_type\":"
                 + " \"ViTImageProcessor\", \"image_std\": [0.5, 0.5, 0.5], \"resample\": 2, \"rescale_factor\":"
                 + " 0.00392156862745098, \"size\": {\"height\": 224, \"width\": 224}}"));

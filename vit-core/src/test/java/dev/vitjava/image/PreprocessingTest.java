@@ -6,8 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.Naming;
+import dev.vitjava.checkpoint.PreprocessingReader;
 import dev.vitjava.checkpoint.Safetensors;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -35,7 +36,7 @@ class PreprocessingTest {
                 int[] shape = st.entry("pipe." + name).shape();
                 tests.add(DynamicTest.dynamicTest(name, () -> {
                     Preprocessing p = c.get("kind").asText().equals("timm")
-                            ? Preprocessing.timm(c.get("cfg")) : Preprocessing.huggingFace(c.get("cfg"));
+                            ? PreprocessingReader.timm(c.get("cfg")) : PreprocessingReader.huggingFace(c.get("cfg"));
                     Tensor t = p.load(TestData.format(c.get("src").asText()));
                     assertThat(t.shape()).containsExactly(shape);
                     assertThat(TestData.diff(expected, t.toArray())).isNull();
@@ -109,14 +110,14 @@ class PreprocessingTest {
         JsonNode hub = TestData.json("{\"architecture\": \"vit_base_patch16_384\", \"num_classes\": 1000,"
                 + " \"pretrained_cfg\": {\"input_size\": [3, 384, 384], \"interpolation\": \"bicubic\","
                 + " \"crop_pct\": 1.0, \"crop_mode\": \"squash\", \"mean\": [0.5, 0.5, 0.5], \"std\": [0.5, 0.5, 0.5]}}");
-        Preprocessing p = Preprocessing.fromConfig(hub);
-        assertThat(p).isEqualTo(Preprocessing.timm(hub.get("pretrained_cfg")));
+        Preprocessing p = PreprocessingReader.fromConfig(hub);
+        assertThat(p).isEqualTo(PreprocessingReader.timm(hub.get("pretrained_cfg")));
         assertThat(p.resize()).isEqualTo(Preprocessing.Resize.exact(384, 384));
         assertThat(p.outputHeight()).isEqualTo(384);
         assertThat(p.mean()).containsExactly(0.5f, 0.5f, 0.5f);
         assertThat(p.interpolation()).isEqualTo(Interpolation.BICUBIC);
 
-        Preprocessing center = Preprocessing.timm(TestData.json("{\"input_size\": [3, 224, 224], \"crop_pct\": 0.9}"));
+        Preprocessing center = PreprocessingReader.timm(TestData.json("{\"input_size\": [3, 224, 224], \"crop_pct\": 0.9}"));
         assertThat(center.resize()).isEqualTo(Preprocessing.Resize.shortestEdge(248)); // floor(224 / 0.9)
         assertThat(center.mean()).containsExactly(0.485f, 0.456f, 0.406f);
         assertThat(center.withImageSize(384, 384).resize()).isEqualTo(Preprocessing.Resize.shortestEdge(426));
@@ -127,16 +128,16 @@ class PreprocessingTest {
         assertThat(wide.resize().kind()).isEqualTo(Preprocessing.Resize.Kind.KEEP_RATIO);
         assertThat(wide.resize().height()).isEqualTo(248);
         assertThat(wide.resize().width()).isEqualTo(355);
-        Preprocessing gray = Preprocessing.timm(TestData.json("{\"input_size\": [1, 32, 32], \"mean\": [0.5],"
+        Preprocessing gray = PreprocessingReader.timm(TestData.json("{\"input_size\": [1, 32, 32], \"mean\": [0.5],"
                 + " \"std\": [0.5]}"));
         assertThat(gray.mode()).isEqualTo(ColorMode.L);
-        assertThat(Preprocessing.timm(null).interpolation()).isEqualTo(Interpolation.BICUBIC);
-        assertThat(Preprocessing.timm(null).cropPct()).isEqualTo(0.875);
+        assertThat(PreprocessingReader.timm(null).interpolation()).isEqualTo(Interpolation.BICUBIC);
+        assertThat(PreprocessingReader.timm(null).cropPct()).isEqualTo(0.875);
     }
 
     @Test
     void huggingFaceConfigFields() {
-        Preprocessing deit = Preprocessing.huggingFace(TestData.json("{\"do_center_crop\": true, \"crop_size\":"
+        Preprocessing deit = PreprocessingReader.huggingFace(TestData.json("{\"do_center_crop\": true, \"crop_size\":"
                 + " {\"height\": 224, \"width\": 224}, \"do_resize\": true, \"size\": {\"height\": 256, \"width\": 256},"
                 + " \"resample\": 3, \"image_mean\": [0.485, 0.456, 0.406], \"image_std\": [0.229, 0.224, 0.225]}"));
         assertThat(deit.resize()).isEqualTo(Preprocessing.Resize.exact(256, 256));
@@ -147,19 +148,19 @@ class PreprocessingTest {
         assertThat(bigger.resize()).isEqualTo(Preprocessing.Resize.exact(439, 439));
         assertThat(bigger.outputWidth()).isEqualTo(384);
 
-        Preprocessing legacy = Preprocessing.huggingFace(TestData.json("{\"size\": 384, \"image_mean\": 0.5,"
+        Preprocessing legacy = PreprocessingReader.huggingFace(TestData.json("{\"size\": 384, \"image_mean\": 0.5,"
                 + " \"image_std\": 0.5}"));
         assertThat(legacy.resize()).isEqualTo(Preprocessing.Resize.exact(384, 384));
         assertThat(legacy.std()).containsExactly(0.5f, 0.5f, 0.5f);
-        Preprocessing shortest = Preprocessing.huggingFace(TestData.json("{\"size\": {\"shortest_edge\": 224,"
+        Preprocessing shortest = PreprocessingReader.huggingFace(TestData.json("{\"size\": {\"shortest_edge\": 224,"
                 + " \"longest_edge\": 300}}"));
         assertThat(shortest.resize()).isEqualTo(Preprocessing.Resize.shortestEdge(224, 300));
         assertThat(shortest.outputHeight()).isEqualTo(-1);
         assertThat(shortest.withImageSize(224, 224).outputHeight()).isEqualTo(224);
-        Preprocessing raw = Preprocessing.huggingFace(TestData.json("{\"do_rescale\": false, \"do_normalize\": false}"));
+        Preprocessing raw = PreprocessingReader.huggingFace(TestData.json("{\"do_rescale\": false, \"do_normalize\": false}"));
         assertThat(raw.mean()).isNull();
         assertThat(raw.rescale().kind()).isEqualTo(Preprocessing.Rescale.Kind.NONE);
-        assertThat(Preprocessing.huggingFace(null).withImageSize(384, 384).resize())
+        assertThat(PreprocessingReader.huggingFace(null).withImageSize(384, 384).resize())
                 .isEqualTo(Preprocessing.Resize.exact(384, 384));
     }
 
@@ -185,35 +186,35 @@ class PreprocessingTest {
     @Test
     void forModelPicksTheConfigThenTheNamingDefault() {
         JsonNode hfCfg = TestData.json("{\"size\": {\"height\": 384, \"width\": 384}}");
-        assertThat(Preprocessing.forModel(Naming.HUGGING_FACE, 224, 224, 3, null, hfCfg).outputHeight()).isEqualTo(384);
+        assertThat(PreprocessingReader.forModel(Naming.HUGGING_FACE, 224, 224, 3, null, hfCfg).outputHeight()).isEqualTo(384);
         JsonNode timmHub = TestData.json("{\"pretrained_cfg\": {\"input_size\": [3, 32, 32], \"crop_pct\": 0.9}}");
-        assertThat(Preprocessing.forModel(Naming.TIMM, 32, 32, 3, timmHub, null))
-                .isEqualTo(Preprocessing.timm(timmHub));
+        assertThat(PreprocessingReader.forModel(Naming.TIMM, 32, 32, 3, timmHub, null))
+                .isEqualTo(PreprocessingReader.timm(timmHub));
         // no config: the naming's default at the model's size, in the model's colour mode
-        Preprocessing tv = Preprocessing.forModel(Naming.TORCHVISION, 32, 32, 1, null, null);
+        Preprocessing tv = PreprocessingReader.forModel(Naming.TORCHVISION, 32, 32, 1, null, null);
         assertThat(tv.mode()).isEqualTo(ColorMode.L);
         assertThat(tv.outputHeight()).isEqualTo(32);
         assertThat(tv.resize()).isEqualTo(Preprocessing.Resize.shortestEdge(36)); // floor(32 / 0.875)
-        assertThat(Preprocessing.forModel(Naming.HUGGING_FACE, 48, 48, 3, null, null).resize())
+        assertThat(PreprocessingReader.forModel(Naming.HUGGING_FACE, 48, 48, 3, null, null).resize())
                 .isEqualTo(Preprocessing.Resize.exact(48, 48));
-        assertThat(Preprocessing.forModel(Naming.TIMM, 224, 224, 3, null, null)).isEqualTo(Preprocessing.timm(null));
+        assertThat(PreprocessingReader.forModel(Naming.TIMM, 224, 224, 3, null, null)).isEqualTo(PreprocessingReader.timm(null));
     }
 
     @Test
     void badConfigsAreOneLineErrors() {
-        assertThatThrownBy(() -> Preprocessing.timm(TestData.json("{\"input_size\": [3, 224]}")))
+        assertThatThrownBy(() -> PreprocessingReader.timm(TestData.json("{\"input_size\": [3, 224]}")))
                 .isInstanceOf(VitException.class).hasMessageContaining("input_size");
-        assertThatThrownBy(() -> Preprocessing.timm(TestData.json("{\"interpolation\": \"area\"}")))
+        assertThatThrownBy(() -> PreprocessingReader.timm(TestData.json("{\"interpolation\": \"area\"}")))
                 .isInstanceOf(VitException.class).hasMessageContaining("area");
-        assertThatThrownBy(() -> Preprocessing.timm(TestData.json("{\"crop_mode\": \"zoom\"}")))
+        assertThatThrownBy(() -> PreprocessingReader.timm(TestData.json("{\"crop_mode\": \"zoom\"}")))
                 .isInstanceOf(VitException.class).hasMessageContaining("zoom");
-        assertThatThrownBy(() -> Preprocessing.timm(TestData.json("{\"input_size\": [4, 224, 224]}")))
+        assertThatThrownBy(() -> PreprocessingReader.timm(TestData.json("{\"input_size\": [4, 224, 224]}")))
                 .isInstanceOf(VitException.class).hasMessageContaining("4 channels");
-        assertThatThrownBy(() -> Preprocessing.huggingFace(TestData.json("{\"resample\": 9}")))
+        assertThatThrownBy(() -> PreprocessingReader.huggingFace(TestData.json("{\"resample\": 9}")))
                 .isInstanceOf(VitException.class).hasMessageContaining("resample");
-        assertThatThrownBy(() -> Preprocessing.huggingFace(TestData.json("{\"size\": {\"longest_edge\": 9}}")))
+        assertThatThrownBy(() -> PreprocessingReader.huggingFace(TestData.json("{\"size\": {\"longest_edge\": 9}}")))
                 .isInstanceOf(VitException.class).hasMessageContaining("size");
-        assertThatThrownBy(() -> Preprocessing.fromConfig(TestData.json("{\"hidden_size\": 768}")))
+        assertThatThrownBy(() -> PreprocessingReader.fromConfig(TestData.json("{\"hidden_size\": 768}")))
                 .isInstanceOf(VitException.class).hasMessageContaining("neither");
     }
 }

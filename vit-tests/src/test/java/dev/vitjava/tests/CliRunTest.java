@@ -3,7 +3,7 @@ package dev.vitjava.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vitjava.checkpoint.SafetensorsWriter;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

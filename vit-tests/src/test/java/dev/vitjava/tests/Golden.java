@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.checkpoint.ModelLoader;
 import dev.vitjava.checkpoint.Safetensors;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.vitjava.checkpoint.SafetensorsWriter;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.awt.image.BufferedImage;
 import java.io.DataOutputStream;
 import java.io.IOException;

@@ -1,9 +1,9 @@
 package dev.vitjava.tornado;
 
-import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
+import dev.vitjava.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;

@@ -1,6 +1,6 @@
 package dev.vitjava.tornado;
 
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.nio.FloatBuffer;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 

@@ -1,5 +1,8 @@
 package dev.vitjava.engine.cpu;
 
+import dev.vitjava.engine.cpu.platform.CacheLines;
+import dev.vitjava.engine.cpu.platform.WorkerPool;
+import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -138,6 +141,33 @@ final class Attention {
                 FloatVector.fromArray(S, tile, r * NR + v).mul(scale).intoArray(strip, r * lds + col + v);
             }
         }
+    }
+
+    /**
+     * The {@link Warmup} calls: the softmax (with a vector tail on every other call), then one attention head (64
+     * dims, as in every standard ViT) over 7 tokens: 2 query tiles, one full and one partial, so every branch of
+     * head() and its vector helper (scaleInto) runs before the first real pass.
+     */
+    static List<Warmup.Step> warmup() {
+        int l = VectorMath.L;
+        float[] x = Warmup.fill(new float[6 * l], 0.5f);
+        float[] y = new float[6 * l];
+        int[] n = new int[1];
+        int hd = 64;
+        int tokens = 7;
+        int ldq = 3 * hd;
+        float[] qkv = Warmup.fill(new float[(tokens + MR) * ldq], 0.03f);
+        float[] out = new float[(tokens + MR) * hd];
+        Scratch s = new Scratch();
+        s.ensure(tokens, hd);
+        return List.of(
+                new Warmup.Step("softmax", () -> {
+                    System.arraycopy(x, 0, y, 0, 6 * l);
+                    softmax(y, 0, 5 * l + n[0]++ % 2 * 3);
+                    Warmup.sink = y[0];
+                }, 1_000, false),
+                new Warmup.Step("attention", () -> head(s, qkv, ldq, out, hd, 0, 0, tokens, tokens, 1, hd, 0.125f,
+                        null), 20_000, true));
     }
 
     /**

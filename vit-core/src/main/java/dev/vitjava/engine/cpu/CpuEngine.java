@@ -9,13 +9,15 @@ import dev.vitjava.engine.Profile;
 import dev.vitjava.engine.Trace;
 import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.engine.cpu.StageProfiler.Stage;
+import dev.vitjava.engine.cpu.platform.CpuFlags;
+import dev.vitjava.engine.cpu.platform.WorkerPool;
 import dev.vitjava.model.PosEmbed;
-import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
 import dev.vitjava.model.ViTWeights.Block;
 import dev.vitjava.model.ViTWeights.Norm;
+import dev.vitjava.tensor.Tensor;
 import java.nio.FloatBuffer;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -162,7 +164,7 @@ public final class CpuEngine implements InferenceEngine {
             this.fcNormW = fcNorm == null ? null : copy(fcNorm.weight());
             this.fcNormB = fcNorm == null ? null : copy(fcNorm.bias());
             this.head = PackedLinear.of(w.head(), arena, pool);
-            released = arena.mapped.released;
+            released = arena.mapped.released();
             // Packing first: it overlaps the warm-up's compilations instead of waiting for them.
             t1 = System.nanoTime();
             if (warm) {
@@ -172,7 +174,7 @@ public final class CpuEngine implements InferenceEngine {
             pool.close();
             throw e;
         }
-        if (warm && Boolean.getBoolean("vit.cpu.debug")) {
+        if (warm && CpuFlags.DEBUG) {
             System.err.printf("cpu engine: packing %.0f ms, then warm-up wait %.0f ms, released %d MB of mapped"
                     + " weights%n", (t1 - t0) / 1e6, (System.nanoTime() - t1) / 1e6, released >> 20);
         }

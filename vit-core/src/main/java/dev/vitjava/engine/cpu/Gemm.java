@@ -1,5 +1,7 @@
 package dev.vitjava.engine.cpu;
 
+import dev.vitjava.engine.cpu.platform.WorkerPool;
+import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -62,6 +64,25 @@ final class Gemm {
                 epilogue(tile, Math.min(MR, rows - r0), c, r0 * ldc + col, ldc, w.bias, col, mode);
             }
         });
+    }
+
+    /**
+     * The {@link Warmup} calls: the micro-kernel (first: other steps wait for it), then each epilogue; odd and even
+     * calls take the other branch (partial tiles, vector tails).
+     */
+    static List<Warmup.Step> warmup() {
+        int k = 12;
+        float[] a = Warmup.fill(new float[MR * k], 0.01f);
+        float[] w = Warmup.fill(new float[k * NR], 0.02f);
+        float[] tile = Warmup.fill(new float[MR * NR], 0.3f);
+        float[] bias = Warmup.fill(new float[NR], 0.1f);
+        float[] c = new float[MR * NR];
+        int[] n = new int[1];
+        return List.of(
+                new Warmup.Step("kernel", () -> kernel(a, 0, k, w, 0, k, tile), 1_000, false),
+                new Warmup.Step("store", () -> store(tile, 1 + n[0]++ % MR, c, 0, NR, bias, 0), 1_000, false),
+                new Warmup.Step("add", () -> storeAdd(tile, 1 + n[0]++ % MR, c, 0, NR, bias, 0), 1_000, false),
+                new Warmup.Step("gelu", () -> storeGelu(tile, 1 + n[0]++ % MR, c, 0, NR, bias, 0), 2_000, false));
     }
 
     /**

@@ -1,7 +1,10 @@
 package dev.vitjava.engine.cpu;
 
-import dev.vitjava.model.Tensor;
+import dev.vitjava.engine.cpu.platform.CacheLines;
+import dev.vitjava.engine.cpu.platform.MappedPages;
+import dev.vitjava.engine.cpu.platform.WorkerPool;
 import dev.vitjava.model.ViTWeights.Linear;
+import dev.vitjava.tensor.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 

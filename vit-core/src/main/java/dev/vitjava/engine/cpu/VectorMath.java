@@ -1,6 +1,7 @@
 package dev.vitjava.engine.cpu;
 
 import dev.vitjava.engine.ErfFit;
+import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -163,6 +164,17 @@ public final class VectorMath {
     /** Scalar GELU through the vector path. */
     public static float gelu(float x) {
         return gelu(FloatVector.broadcast(S, x)).lane(0);
+    }
+
+    /** The {@link Warmup} calls: LayerNorm, with a vector tail on every other call. */
+    static List<Warmup.Step> warmup() {
+        float[] x = Warmup.fill(new float[6 * L], 0.5f);
+        float[] w = Warmup.fill(new float[6 * L], 1f);
+        float[] b = Warmup.fill(new float[6 * L], 0f);
+        float[] y = new float[6 * L];
+        int[] n = new int[1];
+        return List.of(new Warmup.Step("norm", () -> layerNorm(x, 0, 5 * L + n[0]++ % 2 * 3, w, b, 1e-6f, y, 0),
+                1_000, false));
     }
 
     /**

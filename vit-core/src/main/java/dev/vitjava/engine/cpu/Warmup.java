@@ -1,10 +1,15 @@
 package dev.vitjava.engine.cpu;
 
 import dev.vitjava.engine.EngineOptions;
+import dev.vitjava.engine.cpu.platform.CacheLines;
+import dev.vitjava.engine.cpu.platform.CpuFlags;
+import dev.vitjava.engine.cpu.platform.MappedPages;
 import dev.vitjava.model.RandomWeights;
-import dev.vitjava.model.Tensor;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
+import dev.vitjava.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -15,7 +20,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * code compiled from a partial profile is thrown away (deoptimised) when a new branch shows up.
  *
  * <p>So once per JVM this calls every kernel on tiny operands, through every branch, in rounds, until each runs at
- * compiled speed; then it runs a tiny two-block engine a few times, so the drivers around the kernels (the worker
+ * compiled speed (each kernel class declares its calls and their compiled-speed bound next to the kernel, in a
+ * {@code warmup()} method); then it runs a tiny two-block engine a few times, so the drivers around the kernels (the worker
  * pool, the GEMM and attention tasks, the engine's own loops) are compiled too. Results are discarded; only the
  * profiles and the compiled code matter. Once the tier thresholds have surely been met, more calls would only take
  * CPU from the compiler threads (the queue is then all that is left), so the rounds slow down to a few per
@@ -30,7 +36,6 @@ final class Warmup {
     private static final AtomicBoolean STARTED = new AtomicBoolean();
     private static final CountDownLatch DONE = new CountDownLatch(1);
     private static volatile Throwable failure;
-    private static final int L = VectorMath.L;
 
     private Warmup() {
     }
@@ -82,7 +87,7 @@ final class Warmup {
      * would otherwise push the kernel's loop counter past the on-stack-replacement threshold, and C2 would spend
      * 0.1-0.2 s on an OSR version nobody needs before it compiles the kernel itself.
      */
-    private record Step(String name, Runnable call, long compiledNanos, boolean afterKernel) {
+    record Step(String name, Runnable call, long compiledNanos, boolean afterKernel) {
     }
 
     /** Calls per step and round: long enough to time, short enough to stop soon after C2's code arrives. */
@@ -112,7 +117,7 @@ final class Warmup {
                 sink = tiny.forward(pixels, i % 2 == 1).logits().data().get(0);
             }
         }
-        if (Boolean.getBoolean("vit.cpu.debug")) {
+        if (CpuFlags.DEBUG) {
             System.err.printf("warmup: kernels %.0f ms (%s), engine %.0f ms%n", (t1 - t0) / 1e6, kernels,
                     (System.nanoTime() - t1) / 1e6);
         }
@@ -167,48 +172,20 @@ final class Warmup {
                 false);
     }
 
+    /**
+     * Every kernel's warm-up calls, declared next to each kernel (its {@code warmup()} method), in an order where
+     * step 0 is the GEMM micro-kernel. A kernel class added to the engine adds its {@code warmup()} here.
+     */
     private static Step[] kernels() {
-        int mr = Gemm.MR;
-        int nr = Gemm.NR;
-        int k = 12;
-        float[] a = fill(new float[mr * k], 0.01f);
-        float[] w = fill(new float[k * nr], 0.02f);
-        float[] tile = fill(new float[mr * nr], 0.3f);
-        float[] bias = fill(new float[nr], 0.1f);
-        float[] c = new float[mr * nr];
-        int[] n = new int[1];
-        float[] x = fill(new float[6 * L], 0.5f);
-        float[] lnW = fill(new float[6 * L], 1f);
-        float[] lnB = fill(new float[6 * L], 0f);
-        float[] y = new float[6 * L];
-        // One attention head (64 dims, as in every standard ViT) over 7 tokens: 2 query tiles, one full and one
-        // partial, so every branch of head() and its vector helper (scaleInto) runs before the first real pass.
-        int hd = 64;
-        int tokens = 7;
-        int ldq = 3 * hd;
-        float[] qkv = fill(new float[(tokens + mr) * ldq], 0.03f);
-        float[] out = new float[(tokens + mr) * hd];
-        Attention.Scratch s = new Attention.Scratch();
-        s.ensure(tokens, hd);
-        // Odd and even calls take the other branch: partial tiles and vector tails.
-        return new Step[] {
-            new Step("kernel", () -> Gemm.kernel(a, 0, k, w, 0, k, tile), 1_000, false),
-            new Step("store", () -> Gemm.store(tile, 1 + n[0]++ % mr, c, 0, nr, bias, 0), 1_000, false),
-            new Step("add", () -> Gemm.storeAdd(tile, 1 + n[0]++ % mr, c, 0, nr, bias, 0), 1_000, false),
-            new Step("gelu", () -> Gemm.storeGelu(tile, 1 + n[0]++ % mr, c, 0, nr, bias, 0), 2_000, false),
-            new Step("norm", () -> VectorMath.layerNorm(x, 0, 5 * L + n[0]++ % 2 * 3, lnW, lnB, 1e-6f, y, 0), 1_000,
-                    false),
-            new Step("softmax", () -> {
-                System.arraycopy(x, 0, y, 0, 6 * L);
-                Attention.softmax(y, 0, 5 * L + n[0]++ % 2 * 3);
-                sink = y[0];
-            }, 1_000, false),
-            new Step("attention", () -> Attention.head(s, qkv, ldq, out, hd, 0, 0, tokens, tokens, 1, hd, 0.125f,
-                    null), 20_000, true),
-        };
+        List<Step> steps = new ArrayList<>();
+        steps.addAll(Gemm.warmup());
+        steps.addAll(VectorMath.warmup());
+        steps.addAll(Attention.warmup());
+        return steps.toArray(new Step[0]);
     }
 
-    private static float[] fill(float[] a, float step) {
+    /** Small values that vary from element to element, for warm-up operands. */
+    static float[] fill(float[] a, float step) {
         for (int i = 0; i < a.length; i++) {
             a[i] = (i % 7 - 3) * step;
         }

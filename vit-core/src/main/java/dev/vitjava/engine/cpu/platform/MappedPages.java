@@ -1,4 +1,4 @@
-package dev.vitjava.engine.cpu;
+package dev.vitjava.engine.cpu.platform;
 
 import java.io.IOException;
 import java.lang.invoke.MethodHandle;
@@ -20,7 +20,7 @@ import java.util.List;
  * touches the tensor again. Heap buffers, anonymous memory and private mappings are left alone. It needs native
  * access (see {@link Native}); without it this does nothing, and nothing is printed.
  */
-final class MappedPages {
+public final class MappedPages {
 
     private static final int MADV_DONTNEED = 4;
     private static final long PAGE = 4096;
@@ -30,7 +30,7 @@ final class MappedPages {
     private static final MethodHandle ADDRESS;
 
     static {
-        boolean off = Boolean.getBoolean("vit.cpu.keepMapped");
+        boolean off = CpuFlags.KEEP_MAPPED;
         MADVISE = off ? null : Native.function("madvise", int.class, long.class, long.class, int.class);
         ADDRESS = MADVISE == null ? null : Native.bufferAddress();
     }
@@ -43,12 +43,12 @@ final class MappedPages {
     }
 
     /** Whether pages can be released here (madvise linked, native access granted). */
-    static boolean available() {
+    public static boolean available() {
         return ADDRESS != null;
     }
 
     /** A snapshot of the process's shared file mappings, or one that does nothing where madvise is unavailable. */
-    static MappedPages snapshot() {
+    public static MappedPages snapshot() {
         if (!available()) {
             return new MappedPages(new long[0]);
         }
@@ -76,7 +76,7 @@ final class MappedPages {
     }
 
     /** Releases the whole pages of {@code buf}'s remaining floats if they lie in a shared file mapping. */
-    void release(FloatBuffer buf) {
+    public void release(FloatBuffer buf) {
         if (ranges.length == 0 || buf == null || !buf.isDirect() || !buf.isReadOnly()) {
             return;
         }
@@ -98,7 +98,11 @@ final class MappedPages {
     }
 
     /** Bytes released so far. */
-    long released;
+    private long released;
+
+    public long released() {
+        return released;
+    }
 
     private boolean inside(long from, long to) {
         for (int i = 0; i < ranges.length; i += 2) {

@@ -1,4 +1,4 @@
-package dev.vitjava.model;
+package dev.vitjava.tensor;
 
 import java.nio.FloatBuffer;
 import java.util.Arrays;

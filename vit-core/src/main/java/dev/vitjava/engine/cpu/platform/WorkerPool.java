@@ -1,4 +1,4 @@
-package dev.vitjava.engine.cpu;
+package dev.vitjava.engine.cpu.platform;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -10,11 +10,11 @@ import java.util.concurrent.locks.LockSupport;
  * dynamically, but every task writes its own disjoint part of the output in a fixed order, so results never depend
  * on which worker ran a task or on the number of workers.
  */
-final class WorkerPool implements AutoCloseable {
+public final class WorkerPool implements AutoCloseable {
 
     /** One unit of a parallel region: {@code task} in [0, count), {@code worker} in [0, size) for scratch buffers. */
     @FunctionalInterface
-    interface Body {
+    public interface Body {
         void run(int task, int worker);
     }
 
@@ -32,7 +32,7 @@ final class WorkerPool implements AutoCloseable {
     private volatile boolean closed;
     private volatile Thread caller;
 
-    WorkerPool(int size, String name) {
+    public WorkerPool(int size, String name) {
         this.size = Math.max(1, size);
         this.threads = new Thread[this.size - 1];
         for (int i = 0; i < threads.length; i++) {
@@ -44,12 +44,12 @@ final class WorkerPool implements AutoCloseable {
         }
     }
 
-    int size() {
+    public int size() {
         return size;
     }
 
     /** Runs {@code body} for every task in [0, count) and returns when all are done; rethrows a task's failure. */
-    void run(int count, Body body) {
+    public void run(int count, Body body) {
         if (count <= 0) {
             return;
         }

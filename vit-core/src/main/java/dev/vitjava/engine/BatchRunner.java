@@ -1,39 +1,41 @@
-package dev.vitjava.cli;
+package dev.vitjava.engine;
 
 import dev.vitjava.VitException;
-import dev.vitjava.engine.InferenceEngine;
-import dev.vitjava.engine.Predictions;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 
 /**
- * Preprocesses items and runs them through an engine in batches of equal-sized inputs, reporting each item's
- * class probabilities, or its error, in input order. A bad item never costs the others their result.
+ * Classifies a sequence of images: decode, preprocess, batch equal-sized inputs, forward, softmax; reports each
+ * item's class probabilities, or its error, in input order. A bad item never costs the others their result.
  */
-final class BatchRunner {
+public final class BatchRunner {
 
     /** Receives each item's outcome in order: probabilities, or null and the error. */
-    interface Sink {
+    public interface Sink {
         void accept(int item, double[] probs, VitException error);
     }
 
     /** More images per batch buy nothing and only hold more preprocessed inputs in memory. */
-    static final int MAX_BATCH = 1024;
+    public static final int MAX_BATCH = 1024;
 
     private final InferenceEngine engine;
     private final Preprocessing preprocessing;
     private final long maxPixels;
     private final int batchSize;
 
-    /** @param maxPixels the pixel limit, which also bounds what the resize allocates */
-    BatchRunner(InferenceEngine engine, Preprocessing preprocessing, long maxPixels, int batchSize) {
+    /**
+     * @param maxPixels the pixel limit, which also bounds what the resize allocates
+     * @param batchSize at most {@link #MAX_BATCH}
+     */
+    public BatchRunner(InferenceEngine engine, Preprocessing preprocessing, long maxPixels, int batchSize) {
         if (batchSize < 1 || batchSize > MAX_BATCH) {
-            throw new VitException("--batch must be between 1 and " + MAX_BATCH + ", not " + batchSize);
+            throw new VitException("batch size must be between 1 and " + MAX_BATCH + ", not " + batchSize);
         }
         this.engine = engine;
         this.preprocessing = preprocessing;
@@ -42,9 +44,12 @@ final class BatchRunner {
     }
 
     /**
-     * @param names how items are named in errors (their file)
+     * @param images   decodes item i (its errors, whatever they are, make it a failed item)
+     * @param names    how items are named in errors (their file)
+     * @param progress told how many items are done after each batch (and each failed item)
      */
-    void run(int count, IntFunction<DecodedImage> images, IntFunction<String> names, Sink sink, Progress progress) {
+    public void run(int count, IntFunction<DecodedImage> images, IntFunction<String> names, Sink sink,
+            IntConsumer progress) {
         List<Integer> pending = new ArrayList<>();
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -56,7 +61,7 @@ final class BatchRunner {
             } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
                 flush(pending, inputs, names, sink, progress); // keep the output in input order
                 sink.accept(i, null, itemError(names.apply(i), e, image != null));
-                progress.advance(1);
+                progress.accept(1);
                 continue;
             }
             if (!inputs.isEmpty() && !Arrays.equals(inputs.get(0).shape(), x.shape())) {
@@ -85,7 +90,7 @@ final class BatchRunner {
     }
 
     private void flush(List<Integer> pending, List<Tensor> inputs, IntFunction<String> names, Sink sink,
-            Progress progress) {
+            IntConsumer progress) {
         if (inputs.isEmpty()) {
             return;
         }
@@ -118,7 +123,7 @@ final class BatchRunner {
                 }
             }
         }
-        progress.advance(pending.size());
+        progress.accept(pending.size());
         pending.clear();
         inputs.clear();
     }

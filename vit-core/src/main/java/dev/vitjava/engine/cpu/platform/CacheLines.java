@@ -1,4 +1,4 @@
-package dev.vitjava.engine.cpu;
+package dev.vitjava.engine.cpu.platform;
 
 import java.lang.invoke.MethodHandle;
 
@@ -13,19 +13,19 @@ import java.lang.invoke.MethodHandle;
  * {@link Native}); without native access the offset is 0, which only costs speed. The GC may later move an array:
  * users that keep data in one re-check the offset before each use and move the data if it changed.
  */
-final class CacheLines {
+public final class CacheLines {
 
-    static final int BYTES = 64;
-    static final int FLOATS = BYTES / Float.BYTES;
+    public static final int BYTES = 64;
+    public static final int FLOATS = BYTES / Float.BYTES;
 
-    private static final MethodHandle MEMMOVE = Boolean.getBoolean("vit.cpu.unaligned") ? null
+    private static final MethodHandle MEMMOVE = CpuFlags.UNALIGNED ? null
             : Native.function("memmove", long.class, float[].class, float[].class, long.class);
 
     private CacheLines() {
     }
 
     /** Elements from a[0] to the first one on a cache-line boundary, in [0, FLOATS); 0 where unknown. */
-    static int offset(float[] a) {
+    public static int offset(float[] a) {
         if (MEMMOVE == null) {
             return 0;
         }
@@ -38,7 +38,7 @@ final class CacheLines {
     }
 
     /** Whether offsets are known (else {@link #offset(float[])} is always 0). */
-    static boolean known() {
+    public static boolean known() {
         return MEMMOVE != null;
     }
 }

@@ -1,4 +1,4 @@
-package dev.vitjava.engine.cpu;
+package dev.vitjava.benchmarks;
 
 import java.util.concurrent.TimeUnit;
 import jdk.incubator.vector.FloatVector;

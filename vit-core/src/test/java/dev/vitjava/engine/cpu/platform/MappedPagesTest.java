@@ -1,4 +1,4 @@
-package dev.vitjava.engine.cpu;
+package dev.vitjava.engine.cpu.platform;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

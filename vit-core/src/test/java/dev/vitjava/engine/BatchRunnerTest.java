@@ -1,15 +1,14 @@
-package dev.vitjava.cli;
+package dev.vitjava.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vitjava.VitException;
-import dev.vitjava.engine.InferenceEngine;
-import dev.vitjava.engine.TraceRequest;
+import dev.vitjava.checkpoint.PreprocessingReader;
 import dev.vitjava.image.ColorMode;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.Preprocessing;
-import dev.vitjava.model.Tensor;
+import dev.vitjava.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /** A bad item, whatever goes wrong with it, costs only its own result; non-finite logits are an error. */
 class BatchRunnerTest {
 
-    private static final Preprocessing EXACT_8 = Preprocessing.huggingFace(null).withMode(ColorMode.L)
+    private static final Preprocessing EXACT_8 = PreprocessingReader.huggingFace(null).withMode(ColorMode.L)
             .withImageSize(8, 8);
     /** Pixels / 255, not normalised: black is 0, which the fake engine turns into NaN. */
     private static final Preprocessing RAW = EXACT_8.withMean(0).withStd(1);
@@ -64,7 +63,7 @@ class BatchRunnerTest {
             case 2 -> throw new OutOfMemoryError("Java heap space");
             default -> gray(255);
         }, i -> "img" + i, (i, probs, error) -> results.add(i + (error != null ? " " + error.getMessage()
-                : " ok " + Math.round(probs[0] * 100))), new Progress("t", 4, true));
+                : " ok " + Math.round(probs[0] * 100))), n -> { });
         assertThat(results).containsExactly("0 ok 88", "1 img1: cannot process (IllegalStateException: decoder bug)",
                 "2 img2: cannot process (out of memory)", "3 ok 88");
     }
@@ -74,13 +73,13 @@ class BatchRunnerTest {
         List<String> results = new ArrayList<>();
         new BatchRunner(new FakeEngine(), RAW, 1_000_000, 2).run(2, i -> gray(i == 0 ? 0 : 255),
                 i -> "img" + i, (i, probs, error) -> results.add(i + (error != null ? " " + error.getMessage() : " ok")),
-                new Progress("t", 2, true));
+                n -> { });
         assertThat(results).containsExactly("0 img0: the model gave non-finite logits (NaN or infinity): check its"
                 + " weights and the --mean/--std values", "1 ok");
 
         results.clear();
         new BatchRunner(new FakeEngine(), RAW, 1_000_000, 3).run(3, i -> gray(255), i -> "img" + i,
-                (i, probs, error) -> results.add(error.getMessage()), new Progress("t", 3, true));
+                (i, probs, error) -> results.add(error.getMessage()), n -> { });
         assertThat(results).containsExactly("img0: inference failed: out of memory (try a smaller --batch)",
                 "img1: inference failed: out of memory (try a smaller --batch)",
                 "img2: inference failed: out of memory (try a smaller --batch)");
@@ -90,7 +89,7 @@ class BatchRunnerTest {
     void batchSizesAreBounded() {
         assertThatThrownBy(() -> new BatchRunner(new FakeEngine(), EXACT_8, 1, 0)).isInstanceOf(VitException.class);
         assertThatThrownBy(() -> new BatchRunner(new FakeEngine(), EXACT_8, 1, 100_000))
-                .isInstanceOf(VitException.class).hasMessageContaining("--batch must be between 1 and 1024");
+                .isInstanceOf(VitException.class).hasMessageContaining("batch size must be between 1 and 1024");
     }
 
     @Test
@@ -99,7 +98,7 @@ class BatchRunnerTest {
         Preprocessing shortSide = Preprocessing.torchvision().withMode(ColorMode.L);
         new BatchRunner(new FakeEngine(), shortSide, 1_000_000, 1).run(1,
                 i -> new DecodedImage(100_000, 1, ColorMode.L, new byte[100_000]), i -> "wide.png",
-                (i, probs, error) -> results.add(error.getMessage()), new Progress("t", 1, true));
+                (i, probs, error) -> results.add(error.getMessage()), n -> { });
         assertThat(results).singleElement().asString().startsWith("wide.png: ")
                 .contains("100000x1 image resized to 25600000x256")
                 .contains("pixel limit of 1000000");

@@ -1,4 +1,4 @@
-package dev.vitjava.engine.cpu;
+package dev.vitjava.engine.cpu.platform;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;

@@ -1,0 +1,7 @@
+/**
+ * The {@code vit} command (picocli): {@link dev.vitjava.cli.Main} lists the subcommands, one class each
+ * ({@code ClassifyCommand}, {@code BenchCommand}, …); options shared by several commands are mixins (the model:
+ * {@code ModelOptions}, the backend: {@code EngineOptionsMixin}, the image pipeline: {@code PreprocessOptions}).
+ * Commands reach backends only through vit-core's {@code engine} interfaces, by name.
+ */
+package dev.vitjava.cli;
