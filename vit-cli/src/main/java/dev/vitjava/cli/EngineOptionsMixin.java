@@ -40,8 +40,8 @@ final class EngineOptionsMixin {
             + "(https://github.com/beehive-lab/TornadoVM); install one, set TORNADOVM_HOME, and rebuild with ./build "
             + "so the vit-tornado module is included");
 
-    /** The commands that run a model (and take these options; a test checks the two agree). */
-    static final Set<String> MODEL_COMMANDS = Set.of("classify", "eval", "run", "bench");
+    /** The commands that run a model and take --backend (finetune declares its own; a test checks they agree). */
+    static final Set<String> MODEL_COMMANDS = Set.of("classify", "eval", "run", "bench", "finetune");
 
     /**
      * Starts the default backend's preparation (the cpu engine's JIT warm-up) before the command line is parsed,

@@ -2,7 +2,7 @@ package dev.vitjava.cli;
 
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
-import dev.vitjava.checkpoint.Safetensors;
+import dev.vitjava.checkpoint.TensorSource;
 import dev.vitjava.model.ViTConfig;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -22,7 +22,7 @@ final class InspectCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
-            description = "Model directory or .safetensors file (default: the bundled demo model).")
+            description = "Model directory or checkpoint file (default: the bundled demo model).")
     String model;
 
     @Mixin
@@ -43,6 +43,10 @@ final class InspectCommand implements Callable<Integer> {
         ViTConfig c = m.model().config();
         PrintWriter out = spec.commandLine().getOut();
         out.printf("file          %s%n", m.weightsFile());
+        out.printf("format        %s%n", m.format());
+        for (String note : m.notes()) {
+            out.printf("              %s%n", note);
+        }
         out.printf("naming        %s%n", m.naming().id());
         out.printf("config from   %s%n", m.configSource());
         out.printf("image size    %d x %d (patch %d, grid %d x %d, %d tokens)%n", c.imgHeight(), c.imgWidth(),
@@ -62,7 +66,7 @@ final class InspectCommand implements Callable<Integer> {
         if (!noTensors) {
             out.printf("%ntensors (%d, %s naming)%n", m.tensors().size(), m.naming().id());
             int width = m.tensors().keySet().stream().mapToInt(String::length).max().orElse(10);
-            for (Safetensors.Entry e : m.tensors().values()) {
+            for (TensorSource.Info e : m.tensors().values()) {
                 out.printf("  %-" + width + "s  %-4s  %s%n", e.name(), e.dtype(), e.shapeString());
             }
         }

@@ -16,10 +16,10 @@ import picocli.CommandLine.Option;
 
 /** The {@code vit} command. Errors are one line on stderr and a non-zero exit code; {@code --verbose} adds the trace. */
 @Command(name = "vit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Vision Transformer inference in Java.",
+        description = "Vision Transformer inference and fine-tuning in Java.",
         subcommands = {
             ClassifyCommand.class, EvalCommand.class, PreprocessCommand.class, RunCommand.class, InspectCommand.class,
-            BenchCommand.class,
+            ConvertCommand.class, BenchCommand.class, FinetuneCommand.class,
             DevicesCommand.class, CommandLine.HelpCommand.class
         })
 public final class Main {

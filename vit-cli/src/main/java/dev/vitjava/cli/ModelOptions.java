@@ -16,7 +16,8 @@ import picocli.CommandLine.Spec;
 final class ModelOptions {
 
     @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
-            description = "Model directory (model.safetensors + config.json), .safetensors file, or hub id such as"
+            description = "Model directory (weights + config.json), checkpoint file (.safetensors, shard index,"
+                    + " .pth/.pt/.bin/.ckpt torch.save zip, JAX .npz), or hub id such as"
                     + " google/vit-base-patch16-224 or timm/vit_base_patch16_224.augreg2_in21k_ft_in1k"
                     + " (default: the bundled Fashion-MNIST demo model).")
     String model;
@@ -28,6 +29,10 @@ final class ModelOptions {
     @Option(names = "--num-heads", paramLabel = "N",
             description = "Attention heads of a bare checkpoint whose width is not a standard ViT size.")
     int numHeads;
+
+    @Option(names = "--ema",
+            description = "Use the EMA weights of a training checkpoint (state_dict_ema, model_ema or ema).")
+    boolean ema;
 
     @Option(names = "--revision", paramLabel = "REV", defaultValue = "main",
             description = "Hub revision (branch, tag or commit) for a hub model id (default: ${DEFAULT-VALUE}).")
@@ -43,7 +48,7 @@ final class ModelOptions {
         if (numHeads < 0) {
             throw new VitException("--num-heads must be positive, not " + numHeads);
         }
-        ModelLoader.Options options = new ModelLoader.Options(config, numHeads);
+        ModelLoader.Options options = new ModelLoader.Options(config, numHeads, ema);
         LoadedModel loaded;
         if (model == null || Files.exists(Path.of(model)) || !Hub.isRepoId(model)) {
             loaded = ModelLoader.load(model == null ? DemoModel.directory() : Path.of(model), options);

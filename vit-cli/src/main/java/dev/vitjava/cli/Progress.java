@@ -20,6 +20,11 @@ final class Progress implements AutoCloseable {
     }
 
     void advance(int n) {
+        advance(n, "");
+    }
+
+    /** Advances and shows {@code status} after the rate (e.g. a running loss). */
+    void advance(int n, String status) {
         done += n;
         long now = System.nanoTime();
         if (out != null && (now - lastDraw > 100_000_000L || done == total)) {
@@ -27,8 +32,8 @@ final class Progress implements AutoCloseable {
             int width = 30;
             int filled = total == 0 ? width : (int) ((long) width * done / total);
             double seconds = (now - start) / 1e9;
-            out.printf("\r%s [%s%s] %d/%d %.1f/s", label, "#".repeat(filled), " ".repeat(width - filled), done, total,
-                    seconds > 0 ? done / seconds : 0.0);
+            out.printf("\r%s [%s%s] %d/%d %.1f/s%s", label, "#".repeat(filled), " ".repeat(width - filled), done,
+                    total, seconds > 0 ? done / seconds : 0.0, status);
             out.flush();
         }
     }

@@ -50,11 +50,11 @@ final class ConfigReader {
     private static ViTConfig fromHuggingFace(Path file, JsonNode j, Shapes shapes) {
         String type = textField(file, j, "model_type", "vit");
         if (!type.equals("vit")) {
-            throw new VitException(file + ": model_type '" + type + "' is not supported (only 'vit')");
+            throw new VitException(file + ": model_type '" + Checkpoints.shown(type) + "' is not supported (only 'vit')");
         }
         String act = textField(file, j, "hidden_act", "gelu");
         if (!act.equals("gelu")) {
-            throw new VitException(file + ": hidden_act '" + act + "' is not supported (only exact 'gelu')");
+            throw new VitException(file + ": hidden_act '" + Checkpoints.shown(act) + "' is not supported (only exact 'gelu')");
         }
         int[] img = size(file, j.get("image_size"), 224, "image_size");
         int dim = intField(file, j, "hidden_size", 768);
@@ -67,7 +67,7 @@ final class ConfigReader {
                 intField(file, j, "num_attention_heads", 12),
                 intField(file, j, "intermediate_size", 3072),
                 boolField(file, j, "qkv_bias", true),
-                doubleField(file, j, "layer_norm_eps", 1e-12),
+                doubleField(file, j, "layer_norm_eps", Naming.HUGGING_FACE.layerNormEps()),
                 true, GlobalPool.TOKEN);
     }
 
@@ -76,7 +76,7 @@ final class ConfigReader {
         String arch = textField(file, j, "architecture", "");
         ViTConfig base = StandardArchitectures.byName(arch, numClasses(file, shapes)).orElse(null);
         if (base == null && !args.isObject()) {
-            throw new VitException(file + ": architecture '" + arch + "' is not a standard ViT and the config has no "
+            throw new VitException(file + ": architecture '" + Checkpoints.shown(arch) + "' is not a standard ViT and the config has no "
                     + "model_args to build it from");
         }
         if (args.isObject()) {
@@ -110,7 +110,7 @@ final class ConfigReader {
                 intField(file, args, "num_heads", base != null ? base.numHeads() : 12),
                 (int) Math.round(dim * mlpRatio),
                 boolField(file, args, "model_args.qkv_bias", true),
-                naming == Naming.HUGGING_FACE ? 1e-12 : 1e-6,
+                naming.layerNormEps(),
                 classToken, GlobalPool.parse(pool));
     }
 
@@ -148,7 +148,7 @@ final class ConfigReader {
         boolean fcNorm = shapes.apply("fc_norm.weight") != null;
         return build(file, side * patch[2], side * patch[3], patch[2], patch[1], numClasses(file, shapes), dim, depth,
                 heads, fc1[0], shapes.apply("blocks.0.attn.qkv.bias") != null,
-                naming == Naming.HUGGING_FACE ? 1e-12 : 1e-6, classToken,
+                naming.layerNormEps(), classToken,
                 fcNorm ? GlobalPool.AVG : GlobalPool.TOKEN);
     }
 

@@ -31,7 +31,7 @@ public final class Labels {
                 try {
                     i = Integer.parseInt(f.getKey());
                 } catch (NumberFormatException e) {
-                    throw new VitException(configFile + ": id2label key '" + f.getKey() + "' is not an integer");
+                    throw new VitException(configFile + ": id2label key '" + Checkpoints.shown(f.getKey()) + "' is not an integer");
                 }
                 if (i < 0 || i >= numClasses) {
                     throw new VitException(configFile + ": id2label has index " + i + " but the model has "
@@ -68,8 +68,7 @@ public final class Labels {
 
     /** One label per line; the count must match the model's classes. */
     public static List<String> fromFile(Path file, int numClasses) {
-        List<String> lines = new String(SafeFiles.readRegularFile(file, MAX_LABELS_BYTES), StandardCharsets.UTF_8)
-                .lines().filter(l -> !l.isBlank()).map(String::strip).toList();
+        List<String> lines = fromFile(file);
         if (lines.size() != numClasses) {
             throw new VitException(file + ": " + lines.size() + " labels but the model has " + numClasses + " classes");
         }
@@ -84,5 +83,11 @@ public final class Labels {
             }
         }
         return List.of(out);
+    }
+
+    /** One label per line (blank lines skipped). */
+    public static List<String> fromFile(Path file) {
+        return new String(SafeFiles.readRegularFile(file, MAX_LABELS_BYTES), StandardCharsets.UTF_8).lines()
+                .filter(l -> !l.isBlank()).map(String::strip).toList();
     }
 }

@@ -17,16 +17,22 @@ import java.util.function.Supplier;
 public final class LoadedModel {
 
     private final Path weightsFile;
+    private final String format;
+    private final List<String> notes;
+    private final ModelFiles files;
     private final Naming naming;
     private final String configSource;
     private final ViTModel model;
     private final List<String> labels;
-    private final Map<String, Safetensors.Entry> tensors;
+    private final Map<String, TensorSource.Info> tensors;
     private final Supplier<Preprocessing> reader;
     private Preprocessing preprocessing;
 
     /**
-     * @param weightsFile  the safetensors file
+     * @param weightsFile  the weights file (or shard index)
+     * @param format       the weights' file format in words
+     * @param notes        what the reader found and used besides the tensors (checkpoint keys, prefixes, ...)
+     * @param files        where the weights and the config files came from
      * @param naming       the checkpoint's key naming
      * @param configSource where the config came from (a file, or "tensor shapes")
      * @param model        the ViT
@@ -34,9 +40,13 @@ public final class LoadedModel {
      * @param tensors      the checkpoint's tensor table in its own naming
      * @param reader       reads the model's preprocessing (called at most once)
      */
-    public LoadedModel(Path weightsFile, Naming naming, String configSource, ViTModel model, List<String> labels,
-            Map<String, Safetensors.Entry> tensors, Supplier<Preprocessing> reader) {
+    public LoadedModel(Path weightsFile, String format, List<String> notes, ModelFiles files, Naming naming,
+            String configSource, ViTModel model, List<String> labels,
+            Map<String, TensorSource.Info> tensors, Supplier<Preprocessing> reader) {
         this.weightsFile = weightsFile;
+        this.format = format;
+        this.notes = List.copyOf(notes);
+        this.files = files;
         this.naming = naming;
         this.configSource = configSource;
         this.model = model;
@@ -47,6 +57,19 @@ public final class LoadedModel {
 
     public Path weightsFile() {
         return weightsFile;
+    }
+
+    public String format() {
+        return format;
+    }
+
+    public List<String> notes() {
+        return notes;
+    }
+
+    /** The files the model was read from (the config files' paths, never their contents). */
+    public ModelFiles files() {
+        return files;
     }
 
     public Naming naming() {
@@ -65,7 +88,7 @@ public final class LoadedModel {
         return labels;
     }
 
-    public Map<String, Safetensors.Entry> tensors() {
+    public Map<String, TensorSource.Info> tensors() {
         return tensors;
     }
 

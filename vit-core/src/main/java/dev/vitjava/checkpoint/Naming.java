@@ -1,30 +1,64 @@
 package dev.vitjava.checkpoint;
 
 import dev.vitjava.VitException;
+import dev.vitjava.image.Preprocessing;
+import dev.vitjava.tensor.Tensor;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
- * The three published ViT key namings, each mapped onto timm's names (the canonical ones in this project).
- * {@link #sources} says which checkpoint tensors make up a canonical tensor; Hugging Face stores q, k and v
- * separately, so its fused qkv is three tensors concatenated along the output dimension.
+ * The three published ViT key namings, each mapped onto timm's names (the canonical ones in this project), with
+ * what a checkpoint in that naming implies when its config does not say: the LayerNorm eps and the
+ * preprocessing. {@link Detected#sources} says which checkpoint tensors make up a canonical tensor; Hugging Face
+ * stores q, k and v separately, so its fused qkv is three tensors concatenated along the output dimension.
+ * A new naming is one constant here plus its key mapping.
  */
 public enum Naming {
-    TIMM("timm"),
-    HUGGING_FACE("huggingface"),
-    TORCHVISION("torchvision");
+    /** timm: eps 1e-6, timm's default pretrained_cfg (bicubic, crop_pct 0.875, ImageNet mean/std). */
+    TIMM("timm", 1e-6, () -> PreprocessingReader.timm(null)),
+    /** Hugging Face: eps 1e-12 (ViTConfig's default), ViTImageProcessor (224 bilinear, mean = std = 0.5). */
+    HUGGING_FACE("huggingface", 1e-12, () -> PreprocessingReader.huggingFace(null)),
+    /** torchvision: eps 1e-6, Resize(256) / CenterCrop(224) bilinear, ImageNet mean/std. */
+    TORCHVISION("torchvision", 1e-6, Preprocessing::torchvision);
 
     private static final String HF_PATCH = "embeddings.patch_embeddings.projection.weight";
 
     private final String id;
+    private final double layerNormEps;
+    private final Supplier<Preprocessing> preprocessing;
 
-    Naming(String id) {
+    Naming(String id, double layerNormEps, Supplier<Preprocessing> preprocessing) {
         this.id = id;
+        this.layerNormEps = layerNormEps;
+        this.preprocessing = preprocessing;
     }
 
     public String id() {
         return id;
+    }
+
+    /** The LayerNorm eps of this naming's models when the config does not give one. */
+    public double layerNormEps() {
+        return layerNormEps;
+    }
+
+    /** The preprocessing of this naming's models at their default size when no config describes it. */
+    public Preprocessing defaultPreprocessing() {
+        return preprocessing.get();
+    }
+
+    /** A naming by its id or a short name ("hf"), case-insensitively; null if none. */
+    public static Naming byName(String name) {
+        for (Naming n : values()) {
+            if (n.id.equalsIgnoreCase(name) || n == HUGGING_FACE && name.equalsIgnoreCase("hf")) {
+                return n;
+            }
+        }
+        return null;
     }
 
     /** Detects the naming from the keys; for Hugging Face also returns the model prefix ("vit." or ""). */
@@ -55,6 +89,27 @@ public enum Naming {
                 case TORCHVISION -> List.of(torchvision(canonical));
                 case HUGGING_FACE -> huggingFace(canonical);
             };
+        }
+
+        /**
+         * A canonical (timm) state dict under this naming: each tensor renamed, and split along dimension 0 where
+         * the naming stores it as several (Hugging Face's q, k and v).
+         */
+        public Map<String, Tensor> fromCanonical(Map<String, Tensor> canonical) {
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            canonical.forEach((name, t) -> {
+                List<String> targets = sources(name);
+                int rows = t.dim(0) / targets.size();
+                int rowSize = t.size() / Math.max(t.dim(0), 1);
+                for (int i = 0; i < targets.size(); i++) {
+                    int[] shape = t.shape();
+                    shape[0] = rows;
+                    float[] part = new float[rows * rowSize];
+                    t.data().get(i * rows * rowSize, part);
+                    out.put(targets.get(i), Tensor.of(part, shape));
+                }
+            });
+            return out;
         }
 
         /** Checkpoint tensors that are known and deliberately unused (the HF pooler is not part of classification). */

@@ -151,12 +151,12 @@ public final class PreprocessingReader {
             throw new VitException("preprocessing config is not a JSON object");
         }
         if (json.has("pretrained_cfg") || json.has("input_size") || json.has("crop_pct")) {
-            return timm(json);
+            return fromJson(() -> timm(json));
         }
         for (String key : new String[] {"image_processor_type", "feature_extractor_type", "do_resize", "do_rescale",
                 "do_normalize", "image_mean", "image_std", "size", "resample", "rescale_factor"}) {
             if (json.has(key)) {
-                return huggingFace(json);
+                return fromJson(() -> huggingFace(json));
             }
         }
         throw new VitException("config has neither timm pretrained_cfg fields (input_size, crop_pct, ...) nor Hugging "
@@ -175,15 +175,11 @@ public final class PreprocessingReader {
         ColorMode mode = modeFor(inChans, "model in_chans");
         Preprocessing p;
         if (preprocessorConfig != null && preprocessorConfig.isObject()) {
-            p = huggingFace(preprocessorConfig);
+            p = fromJson(() -> huggingFace(preprocessorConfig));
         } else if (config != null && config.path("pretrained_cfg").isObject()) {
-            p = timm(config);
+            p = fromJson(() -> timm(config));
         } else {
-            p = switch (naming) {
-                case TIMM -> timm(null);
-                case HUGGING_FACE -> huggingFace(null);
-                case TORCHVISION -> Preprocessing.torchvision();
-            };
+            p = naming.defaultPreprocessing();
             if (p.outputHeight() != imgHeight || p.outputWidth() != imgWidth) {
                 p = p.withImageSize(imgHeight, imgWidth);
             }
@@ -192,6 +188,15 @@ public final class PreprocessingReader {
     }
 
     // ---- helpers ----
+
+    /** Values a config gives that the pipeline refuses (a zero std, say) are the config's error, in one line. */
+    private static Preprocessing fromJson(java.util.function.Supplier<Preprocessing> read) {
+        try {
+            return read.get();
+        } catch (IllegalArgumentException e) {
+            throw new VitException("preprocessing config: " + e.getMessage());
+        }
+    }
 
     private static ColorMode modeFor(int channels, String what) {
         if (channels != 1 && channels != 3) {

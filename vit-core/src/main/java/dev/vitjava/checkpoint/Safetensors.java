@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vitjava.VitException;
-import dev.vitjava.io.SafeFiles;
 import dev.vitjava.tensor.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,9 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -29,29 +26,28 @@ import java.util.Map;
  * tensor, so a checkpoint never needs to fit in the Java heap. Float32 tensors are zero-copy views of the
  * mapping; F16, BF16 and F64 tensors are converted to float32 on access.
  */
-public final class Safetensors implements AutoCloseable {
+public final class Safetensors implements TensorSource {
 
     /** Refuse headers beyond this size: real ones are a few hundred KiB; a bigger one is a corrupt length. */
     private static final long MAX_HEADER_BYTES = 100L << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One tensor's header entry; offsets are relative to the start of the data section. */
-    public record Entry(String name, DType dtype, int[] shape, long begin, long end) {
-        public Entry {
-            shape = shape.clone();
+    /** One tensor's header entry: the tensor, and its bytes relative to the start of the data section. */
+    public record Entry(Info info, long begin, long end) {
+        public String name() {
+            return info.name();
         }
 
-        @Override
+        public DType dtype() {
+            return info.dtype();
+        }
+
         public int[] shape() {
-            return shape.clone();
-        }
-
-        public long numel() {
-            return Tensor.numel(shape);
+            return info.shape();
         }
 
         public String shapeString() {
-            return Arrays.toString(shape);
+            return info.shapeString();
         }
     }
 
@@ -59,6 +55,7 @@ public final class Safetensors implements AutoCloseable {
     private final FileChannel channel;
     private final long dataStart;
     private final Map<String, Entry> entries;
+    private final Map<String, Info> infos;
     private final Map<String, String> metadata;
 
     private Safetensors(Path path, FileChannel channel, long dataStart, Map<String, Entry> entries,
@@ -67,23 +64,18 @@ public final class Safetensors implements AutoCloseable {
         this.channel = channel;
         this.dataStart = dataStart;
         this.entries = entries;
+        Map<String, Info> infos = new LinkedHashMap<>();
+        entries.forEach((name, e) -> infos.put(name, e.info));
+        this.infos = Collections.unmodifiableMap(infos);
         this.metadata = metadata;
     }
 
     public static Safetensors open(Path path) {
-        SafeFiles.requireRegularFile(path, Long.MAX_VALUE); // a FIFO would block the open below
-        FileChannel channel;
-        try {
-            channel = FileChannel.open(path, StandardOpenOption.READ);
-        } catch (NoSuchFileException e) {
-            throw new VitException(path + ": no such file");
-        } catch (IOException e) {
-            throw new VitException(path + ": cannot open: " + e.getMessage(), e);
-        }
+        FileChannel channel = Checkpoints.openChannel(path);
         try {
             return parse(path, channel);
         } catch (RuntimeException e) {
-            closeQuietly(channel);
+            Checkpoints.closeQuietly(channel);
             throw e;
         }
     }
@@ -140,14 +132,14 @@ public final class Safetensors implements AutoCloseable {
         }
         node.properties().forEach(f -> {
             if (!f.getValue().isTextual()) {
-                throw error(path, "__metadata__ value of '" + f.getKey() + "' is not a string");
+                throw error(path, "__metadata__ value of '" + Checkpoints.shown(f.getKey()) + "' is not a string");
             }
             metadata.put(f.getKey(), f.getValue().asText());
         });
     }
 
     private static Entry readEntry(Path path, String name, JsonNode node, long dataSize) {
-        String where = "tensor '" + name + "'";
+        String where = "tensor '" + Checkpoints.shown(name) + "'";
         if (!node.isObject()) {
             throw error(path, where + ": header entry is not a JSON object");
         }
@@ -197,7 +189,7 @@ public final class Safetensors implements AutoCloseable {
         if (expectedBytes > Integer.MAX_VALUE - 8) {
             throw error(path, where + ": " + expectedBytes + " bytes; tensors of 2 GiB and more are not supported");
         }
-        return new Entry(name, dtype, shape, begin, end);
+        return new Entry(new Info(name, dtype, shape), begin, end);
     }
 
     private static void checkOverlaps(Path path, java.util.Collection<Entry> entries) {
@@ -208,7 +200,7 @@ public final class Safetensors implements AutoCloseable {
             Entry prev = sorted.get(i - 1);
             Entry cur = sorted.get(i);
             if (cur.begin < prev.end) {
-                throw error(path, "tensors '" + prev.name + "' and '" + cur.name + "' overlap in the data section");
+                throw error(path, "tensors '" + Checkpoints.shown(prev.name()) + "' and '" + Checkpoints.shown(cur.name()) + "' overlap in the data section");
             }
         }
     }
@@ -222,12 +214,23 @@ public final class Safetensors implements AutoCloseable {
         }
     }
 
-    private static VitException error(Path path, String message) {
+    static VitException error(Path path, String message) {
         return new VitException(path + ": " + message);
     }
 
+    @Override
     public Path path() {
         return path;
+    }
+
+    @Override
+    public String format() {
+        return "safetensors";
+    }
+
+    @Override
+    public Map<String, Info> tensors() {
+        return infos;
     }
 
     /** Tensor entries in header order. */
@@ -239,6 +242,7 @@ public final class Safetensors implements AutoCloseable {
         return metadata;
     }
 
+    @Override
     public boolean contains(String name) {
         return entries.containsKey(name);
     }
@@ -246,7 +250,7 @@ public final class Safetensors implements AutoCloseable {
     public Entry entry(String name) {
         Entry e = entries.get(name);
         if (e == null) {
-            throw error(path, "missing tensor '" + name + "'");
+            throw error(path, "missing tensor '" + Checkpoints.shown(name) + "'");
         }
         return e;
     }
@@ -258,19 +262,44 @@ public final class Safetensors implements AutoCloseable {
             return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin)
                     .order(ByteOrder.LITTLE_ENDIAN);
         } catch (IOException ex) {
-            throw error(path, "cannot map tensor '" + name + "': " + ex.getMessage());
+            throw error(path, "cannot map tensor '" + Checkpoints.shown(name) + "': " + ex.getMessage());
         }
     }
 
-    /** A tensor as float32: a view of the mapping for F32, converted on the heap for F16, BF16 and F64. */
-    public Tensor tensor(String name) {
+    /** An F64 tensor's values, e.g. optimizer state or float64 reference numbers. */
+    public double[] doubles(String name) {
         Entry e = entry(name);
-        if (!e.dtype.isFloat()) {
-            throw error(path, "tensor '" + name + "' has dtype " + e.dtype + ", expected a float type");
+        if (e.dtype() != DType.F64) {
+            throw error(path, "tensor '" + Checkpoints.shown(name) + "' has dtype " + e.dtype() + ", expected F64");
         }
         ByteBuffer raw = bytes(name);
-        int n = (int) e.numel();
-        FloatBuffer data = switch (e.dtype) {
+        double[] out = new double[(int) e.info.numel()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = raw.getDouble(8 * i);
+        }
+        return out;
+    }
+
+    /** A tensor as float32: a view of the mapping for F32, converted on the heap for F16, BF16 and F64. */
+    @Override
+    public Tensor tensor(String name) {
+        Entry e = entry(name);
+        return floats(path, e.info, bytes(name));
+    }
+
+    /**
+     * Little-endian raw values as a float32 tensor: a view for F32, converted on the heap for F16, BF16 and F64.
+     * Every format's reader ends here.
+     */
+    static Tensor floats(Path path, Info info, ByteBuffer raw) {
+        DType dtype = info.dtype();
+        if (!dtype.isFloat()) {
+            throw error(path, "tensor '" + Checkpoints.shown(info.name()) + "' has dtype " + dtype
+                    + ", expected a float type");
+        }
+        raw = raw.slice().order(ByteOrder.LITTLE_ENDIAN);
+        int n = (int) info.numel();
+        FloatBuffer data = switch (dtype) {
             case F32 -> raw.asFloatBuffer();
             case F16 -> {
                 float[] out = new float[n];
@@ -293,21 +322,13 @@ public final class Safetensors implements AutoCloseable {
                 }
                 yield FloatBuffer.wrap(out);
             }
-            default -> throw new AssertionError(e.dtype);
+            default -> throw new AssertionError(dtype);
         };
-        return new Tensor(e.shape, data);
+        return new Tensor(info.shape(), data);
     }
 
     @Override
     public void close() {
-        closeQuietly(channel);
-    }
-
-    private static void closeQuietly(FileChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // read-only: nothing to lose
-        }
+        Checkpoints.closeQuietly(channel);
     }
 }

@@ -3,18 +3,18 @@ package dev.vitjava.checkpoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vitjava.VitException;
-import dev.vitjava.io.SafeFiles;
 import dev.vitjava.tensor.Tensor;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Writes float32 tensors as a safetensors file, in the given order. */
+/**
+ * Writes float32 tensors (or float64 arrays) as a safetensors file, in the given order, through a temporary file and
+ * a rename.
+ */
 public final class SafetensorsWriter {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -22,21 +22,46 @@ public final class SafetensorsWriter {
     private SafetensorsWriter() {
     }
 
+    /** One tensor to write: its dtype, shape, and how its little-endian bytes are filled. */
+    private record Item(DType dtype, int[] shape, long numel, java.util.function.Consumer<ByteBuffer> fill) {
+    }
+
     public static void write(Path path, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        Map<String, Item> items = new LinkedHashMap<>();
+        tensors.forEach((name, t) -> items.put(name, new Item(DType.F32, t.shape(), t.size(), b -> {
+            for (int i = 0; i < t.size(); i++) {
+                b.putFloat(t.get(i));
+            }
+        })));
+        writeItems(path, items, metadata);
+    }
+
+    /** float64 vectors, each of shape (length), e.g. optimizer state. */
+    public static void writeDoubles(Path path, Map<String, double[]> arrays, Map<String, String> metadata) {
+        Map<String, Item> items = new LinkedHashMap<>();
+        arrays.forEach((name, a) -> items.put(name, new Item(DType.F64, new int[] {a.length}, a.length, b -> {
+            for (double v : a) {
+                b.putDouble(v);
+            }
+        })));
+        writeItems(path, items, metadata);
+    }
+
+    private static void writeItems(Path path, Map<String, Item> items, Map<String, String> metadata) {
         ObjectNode header = JSON.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
             metadata.forEach(meta::put);
         }
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+        for (Map.Entry<String, Item> e : items.entrySet()) {
             ObjectNode entry = header.putObject(e.getKey());
-            entry.put("dtype", "F32");
+            entry.put("dtype", e.getValue().dtype().name());
             ArrayNode shape = entry.putArray("shape");
             for (int d : e.getValue().shape()) {
                 shape.add(d);
             }
-            long bytes = 4L * e.getValue().size();
+            long bytes = e.getValue().dtype().bytes() * e.getValue().numel();
             entry.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -47,21 +72,12 @@ public final class SafetensorsWriter {
         while (prefix.hasRemaining()) {
             prefix.put((byte) ' ');
         }
-        Path parent = path.toAbsolutePath().getParent();
-        try {
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
-        } catch (IOException e) {
-            throw new VitException(path + ": cannot write: " + SafeFiles.describe(e), e);
-        }
-        SafeFiles.writeAtomically(path, out -> {
+        AtomicFiles.write(path, out -> {
             out.write(prefix.array());
-            for (Tensor t : tensors.values()) {
-                ByteBuffer data = ByteBuffer.allocate(4 * t.size()).order(ByteOrder.LITTLE_ENDIAN);
-                for (int i = 0; i < t.size(); i++) {
-                    data.putFloat(t.get(i));
-                }
+            for (Item item : items.values()) {
+                ByteBuffer data = ByteBuffer.allocate(Math.toIntExact(item.dtype().bytes() * item.numel()))
+                        .order(ByteOrder.LITTLE_ENDIAN);
+                item.fill().accept(data);
                 out.write(data.array());
             }
         });

@@ -104,7 +104,7 @@ public final class IdxDataset implements Dataset {
                 total = total > Integer.MAX_VALUE ? total : total * dims[i];
             }
             if (dims[0] == 0) {
-                throw new VitException(file + ": holds no " + (magic == 0x0803 ? "images" : "labels"));
+                throw new VitException(file + ": empty (holds no " + (magic == 0x0803 ? "images" : "labels") + ")");
             }
             if (dims.length == 3 && (dims[1] == 0 || dims[2] == 0)) {
                 throw new VitException(file + ": images of " + dims[1] + "x" + dims[2] + " pixels");

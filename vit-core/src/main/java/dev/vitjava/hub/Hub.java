@@ -1,6 +1,7 @@
 package dev.vitjava.hub;
 
 import dev.vitjava.VitException;
+import dev.vitjava.checkpoint.ModelFiles;
 import dev.vitjava.io.Printable;
 import dev.vitjava.io.SafeFiles;
 import java.io.IOException;
@@ -60,8 +61,10 @@ public final class Hub {
     private static final Pattern ETAG = Pattern.compile("[0-9a-f]{40}|[0-9a-f]{64}");
     /** A branch, tag or ref such as {@code refs/pr/1}: git's ref-name rules, kept to safe characters. */
     private static final Pattern REVISION = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*");
-    /** The files a ViT needs; the last is optional. */
-    private static final List<String> REQUIRED = List.of("config.json", "model.safetensors");
+    private static final String CONFIG = "config.json";
+    /** Where a repository keeps its weights, in order of preference; an index brings the shards it names. */
+    private static final List<String> WEIGHTS = List.of("model.safetensors", "model.safetensors.index.json",
+            "pytorch_model.bin", "pytorch_model.bin.index.json");
     private static final String OPTIONAL = "preprocessor_config.json";
     private static final int MAX_RELATIVE_REDIRECTS = 10;
     /** Locks of this JVM's threads, since a file lock is held per process, not per thread. */
@@ -205,12 +208,26 @@ public final class Hub {
                     + "Hugging Face cache (" + cache + ") at revision " + revision + ", and HF_HUB_OFFLINE is set"));
         }
         try {
-            String commit = null;
-            for (String file : REQUIRED) {
-                commit = fetch(repoId, revision, repo, file, true);
+            String commit = fetch(repoId, revision, repo, CONFIG, true);
+            Path snapshot = within(repo, "snapshots", commit);
+            String weights = null;
+            for (String file : WEIGHTS) {
+                if (fetch(repoId, revision, repo, file, false) != null) {
+                    weights = file;
+                    break;
+                }
+            }
+            if (weights == null) {
+                throw new VitException(repoId + ": no weights on the hub (looked for " + String.join(", ", WEIGHTS)
+                        + ")");
+            }
+            if (weights.endsWith(".index.json")) {
+                for (String shard : ModelFiles.shards(snapshot.resolve(weights))) {
+                    fetch(repoId, revision, repo, shard, true); // names from the network: checked in fetch
+                }
             }
             fetch(repoId, revision, repo, OPTIONAL, false);
-            return within(repo, "snapshots", commit);
+            return snapshot;
         } catch (Unreachable e) {
             Optional<Path> cached = cachedSnapshot(repo, revision);
             if (cached.isEmpty()) {
@@ -265,7 +282,8 @@ public final class Hub {
                 return Optional.empty();
             }
             Path snap = within(repo, "snapshots", commit);
-            return REQUIRED.stream().allMatch(f -> Files.isRegularFile(snap.resolve(f))) ? Optional.of(snap)
+            return Files.isRegularFile(snap.resolve(CONFIG))
+                    && WEIGHTS.stream().anyMatch(f -> Files.isRegularFile(snap.resolve(f))) ? Optional.of(snap)
                     : Optional.empty();
         } catch (IOException | VitException e) {
             return Optional.empty();

@@ -118,8 +118,8 @@ public final class ImageDecoder {
         return decode(in, name);
     }
 
-    private DecodedImage decode(ImageInputStream in, String name) {
-        try (in) {
+    private DecodedImage decode(ImageInputStream raw, String name) {
+        try (ImageInputStream in = new BoundedEofStream(raw)) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
                 throw new VitException(name + ": not a supported image (expected " + SUPPORTED + ")");

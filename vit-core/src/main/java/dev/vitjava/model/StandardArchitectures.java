@@ -23,8 +23,10 @@ public final class StandardArchitectures {
             new Size("large", "l", 1024, 24, 16),
             new Size("huge", "h", 1280, 32, 16));
 
-    private static final Pattern TIMM_NAME = Pattern.compile("vit_(tiny|small|base|large|huge)_patch(\\d+)_(\\d+)");
-    private static final Pattern TORCHVISION_NAME = Pattern.compile("vit_([blh])_(\\d+)");
+    /** Sizes of at most six digits: a longer number is no standard name (and would not fit an int). */
+    private static final Pattern TIMM_NAME =
+            Pattern.compile("vit_(tiny|small|base|large|huge)_patch(\\d{1,6})_(\\d{1,6})");
+    private static final Pattern TORCHVISION_NAME = Pattern.compile("vit_([blh])_(\\d{1,6})");
 
     private StandardArchitectures() {
     }

@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,23 +28,10 @@ class ModelLoaderTest {
     static final ViTConfig SMALL = new ViTConfig(48, 48, 16, 3, 7, 192, 2, 3, 384, true, 1e-6, true,
             ViTConfig.GlobalPool.TOKEN);
 
-    /** Writes timm-canonical weights under another naming, splitting HF's fused qkv into query/key/value. */
+    /** timm-canonical weights under another naming, HF's fused qkv split into query/key/value. */
     static Map<String, Tensor> rename(ViTWeights w, Naming naming) {
-        Naming.Detected detected = new Naming.Detected(naming, naming == Naming.HUGGING_FACE ? "vit." : "");
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        w.toTimmStateDict().forEach((name, t) -> {
-            List<String> sources = detected.sources(name);
-            int rows = t.dim(0) / sources.size();
-            int rowSize = t.size() / t.dim(0);
-            for (int i = 0; i < sources.size(); i++) {
-                int[] shape = t.shape();
-                shape[0] = rows;
-                float[] part = new float[rows * rowSize];
-                t.data().get(i * rows * rowSize, part);
-                out.put(sources.get(i), Tensor.of(part, shape));
-            }
-        });
-        return out;
+        return new Naming.Detected(naming, naming == Naming.HUGGING_FACE ? "vit." : "").fromCanonical(
+                w.toTimmStateDict());
     }
 
     private Path write(String name, Map<String, Tensor> tensors) {
@@ -160,14 +146,14 @@ class ModelLoaderTest {
     }
 
     @Test
-    void notAViTAndPickles() throws IOException {
+    void notAViTAndBarePickles() throws IOException {
         Path p = write("other.safetensors", Map.of("w", Tensor.of(new float[] {1}, 1)));
         assertThatThrownBy(() -> ModelLoader.load(p)).isInstanceOf(VitException.class)
                 .hasMessageContaining("not a ViT checkpoint");
         Path pickled = Files.createDirectories(dir.resolve("pickled"));
         Files.write(pickled.resolve("pytorch_model.bin"), new byte[] {(byte) 0x80, 2});
         assertThatThrownBy(() -> ModelLoader.load(pickled)).isInstanceOf(VitException.class)
-                .hasMessageContaining("never loaded");
+                .hasMessageContaining("a bare pickle, not a torch.save zip archive, which is not read");
         assertThatThrownBy(() -> ModelLoader.load(dir.resolve("nope"))).isInstanceOf(VitException.class)
                 .hasMessageContaining("no such model");
     }

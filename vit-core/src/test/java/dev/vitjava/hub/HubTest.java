@@ -44,6 +44,7 @@ class HubTest {
         new Random(1).nextBytes(weights);
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/org/vit-demo/resolve/main/", this::serve);
+        server.createContext("/org/vit-sharded/resolve/main/", this::serveSharded);
         server.start();
     }
 
@@ -92,6 +93,41 @@ class HubTest {
         try (OutputStream out = ex.getResponseBody()) {
             out.write(body, from, body.length - from);
         }
+    }
+
+    /** A repository without model.safetensors: an index and two shards. */
+    private void serveSharded(HttpExchange ex) throws IOException {
+        String file = ex.getRequestURI().getPath().substring("/org/vit-sharded/resolve/main/".length());
+        byte[] body = switch (file) {
+            case "config.json" -> "{}".getBytes(StandardCharsets.UTF_8);
+            case "model.safetensors.index.json" -> ("{\"weight_map\": {\"a\": \"s-1.safetensors\", "
+                    + "\"b\": \"s-2.safetensors\", \"c\": \"s-1.safetensors\"}}").getBytes(StandardCharsets.UTF_8);
+            case "s-1.safetensors", "s-2.safetensors" -> file.getBytes(StandardCharsets.UTF_8);
+            default -> null;
+        };
+        ex.getResponseHeaders().add("X-Repo-Commit", COMMIT);
+        if (body != null) {
+            ex.getResponseHeaders().add("ETag", "\"" + etag(body) + "\"");
+        }
+        if (body == null || ex.getRequestMethod().equals("HEAD")) {
+            ex.sendResponseHeaders(body == null ? 404 : 200, -1);
+        } else {
+            ex.sendResponseHeaders(200, body.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(body);
+            }
+        }
+        ex.close();
+    }
+
+    @Test
+    void downloadsTheShardsAnIndexNames() throws IOException {
+        Path snapshot = hub(false).snapshot("org/vit-sharded", "main");
+        assertThat(snapshot.resolve("model.safetensors.index.json")).exists();
+        assertThat(Files.readString(snapshot.resolve("s-1.safetensors"))).isEqualTo("s-1.safetensors");
+        assertThat(Files.readString(snapshot.resolve("s-2.safetensors"))).isEqualTo("s-2.safetensors");
+        assertThat(snapshot.resolve("model.safetensors")).doesNotExist();
+        assertThat(hub(true).snapshot("org/vit-sharded", "main")).isEqualTo(snapshot);
     }
 
     /** The hub's ETag of an LFS file: its SHA-256. */

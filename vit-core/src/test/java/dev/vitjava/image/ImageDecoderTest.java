@@ -115,6 +115,14 @@ class ImageDecoderTest {
         return out;
     }
 
+    /** Found by FormatFuzzTest#image: a VP8L file whose Huffman tables run past its end. */
+    @Test
+    void webpLosslessReadingPastItsEndStops() throws Exception {
+        Path file = Path.of(ImageDecoderTest.class.getResource("/dev/vitjava/checkpoint/FormatFuzzTestInputs/image/"
+                + "slow-unit-3a581b5ee2d8dbc0331213a4bc2786e7e7130918").toURI());
+        assertThat(failure(new ImageDecoder(), file)).contains("WebP", "reads past the end of the data");
+    }
+
     @Test
     void emptyFile() throws IOException {
         assertThat(failure(new ImageDecoder(), write("empty.png", new byte[0]))).contains("empty file");

@@ -36,8 +36,13 @@ final class Golden {
     }
 
     static Path dir(String name) {
+        return resource("/golden/" + name);
+    }
+
+    /** A test resource as a file. */
+    static Path resource(String path) {
         try {
-            return Path.of(Golden.class.getResource("/golden/" + name).toURI());
+            return Path.of(Golden.class.getResource(path).toURI());
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }

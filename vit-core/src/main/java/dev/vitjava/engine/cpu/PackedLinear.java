@@ -39,9 +39,15 @@ final class PackedLinear {
         private int base;
         private int used;
         /** Releases the mapped pages of the packed source weights (see {@link MappedPages}). */
-        final MappedPages mapped = MappedPages.snapshot();
+        final MappedPages mapped;
 
         Arena(long floats) {
+            this(floats, MappedPages.snapshot());
+        }
+
+        /** An arena for weights that are never memory-mapped (training's packed copies and activations). */
+        Arena(long floats, MappedPages mapped) {
+            this.mapped = mapped;
             if (floats > Integer.MAX_VALUE - 2 * CacheLines.FLOATS) {
                 throw new IllegalArgumentException("model too large for one packed array: " + floats + " floats");
             }
@@ -101,11 +107,24 @@ final class PackedLinear {
     /** Packs a weight stored (out, in) row-major. */
     static PackedLinear of(Tensor weight, Tensor bias, int out, int in, Arena arena, WorkerPool pool) {
         PackedLinear p = new PackedLinear(in, out, arena);
-        FloatBuffer w = weight.data();
+        p.pack(weight.data(), bias == null ? null : bias.data(), pool);
+        // The packed copy is all the engine needs: let the checkpoint's pages go as soon as each layer is packed,
+        // so loading never holds both copies of the weights.
+        arena.mapped.release(weight.data());
+        return p;
+    }
+
+    /** A layer of the given size in an arena of its own, to be filled by {@link #pack} or {@link #packColumns}. */
+    static PackedLinear empty(int out, int in) {
+        return new PackedLinear(in, out, new Arena(size(out, in), MappedPages.none()));
+    }
+
+    /** (Re)packs a weight stored (out, in) row-major, and the bias (or zeros). */
+    void pack(FloatBuffer w, FloatBuffer b, WorkerPool pool) {
         int nr = Gemm.NR;
-        float[] dst = p.weight;
+        float[] dst = weight;
         float[][] blocks = new float[pool.size()][nr * in];
-        pool.run(p.panels, (panel, worker) -> {
+        pool.run(panels, (panel, worker) -> {
             float[] block = blocks[worker];
             int n0 = panel * nr;
             int valid = Math.min(nr, out - n0);
@@ -113,19 +132,39 @@ final class PackedLinear {
             if (valid < nr) {
                 Arrays.fill(block, valid * in, nr * in, 0f);
             }
-            int at = p.panelOffset(panel);
+            int at = panelOffset(panel);
             for (int k = 0; k < in; k++) {
                 for (int j = 0, src = k; j < nr; j++, src += in) {
                     dst[at++] = block[src];
                 }
             }
         });
-        if (bias != null) {
-            bias.data().get(0, p.bias, 0, out);
+        if (b != null) {
+            b.get(0, bias, 0, out);
+        } else {
+            Arrays.fill(bias, 0f);
         }
-        // The packed copy is all the engine needs: let the checkpoint's pages go as soon as each layer is packed,
-        // so loading never holds both copies of the weights.
-        arena.mapped.release(w);
-        return p;
+    }
+
+    /**
+     * Packs the transpose of a row-major (in, out) matrix {@code m} of row stride {@code ld}: a layer whose product
+     * {@code A Wᵀ} is {@code A m}. Its k-major panels are slices of m's rows, so this is a plain copy. The bias is
+     * zero.
+     */
+    void packColumns(float[] m, int ld, WorkerPool pool) {
+        int nr = Gemm.NR;
+        float[] dst = weight;
+        pool.run(panels, (panel, worker) -> {
+            int n0 = panel * nr;
+            int valid = Math.min(nr, out - n0);
+            int at = panelOffset(panel);
+            for (int k = 0; k < in; k++, at += nr) {
+                System.arraycopy(m, k * ld + n0, dst, at, valid);
+                if (valid < nr) {
+                    Arrays.fill(dst, at + valid, at + nr, 0f);
+                }
+            }
+        });
+        Arrays.fill(bias, 0f);
     }
 }

@@ -47,10 +47,15 @@ public final class MappedPages {
         return ADDRESS != null;
     }
 
+    /** One that releases nothing, for arrays that never come from a mapping. */
+    public static MappedPages none() {
+        return new MappedPages(new long[0]);
+    }
+
     /** A snapshot of the process's shared file mappings, or one that does nothing where madvise is unavailable. */
     public static MappedPages snapshot() {
         if (!available()) {
-            return new MappedPages(new long[0]);
+            return none();
         }
         List<Long> r = new ArrayList<>();
         try {
