@@ -118,15 +118,8 @@ final class ClassifyCommand implements Callable<Integer> {
 
     private void print(PrintWriter out, String file, List<Ranked> top) {
         switch (format) {
-            case text -> out.println(Printable.escape(file) + ": " + top.stream()
-                    .map(r -> r.label() + " " + String.format(Locale.ROOT, "%.4f", r.prob()))
-                    .collect(Collectors.joining(" | ")));
-            case json -> {
-                ObjectNode line = JSON.createObjectNode().put("file", file);
-                ArrayNode list = line.putArray("top");
-                top.forEach(r -> list.addObject().put("index", r.index()).put("label", r.label()).put("prob", r.prob()));
-                out.println(line);
-            }
+            case text -> out.println(textLine(file, top));
+            case json -> out.println(jsonLine(file, top));
             case csv -> {
                 for (int r = 0; r < top.size(); r++) {
                     Ranked x = top.get(r);
@@ -137,9 +130,33 @@ final class ClassifyCommand implements Callable<Integer> {
         }
     }
 
-    private static String csv(String s) {
+    /** {@code FILE: LABEL PROB | LABEL PROB | ...}, control characters in the file name escaped. */
+    static String textLine(String file, List<Ranked> top) {
+        return Printable.escape(file) + ": " + top.stream()
+                .map(r -> r.label() + " " + String.format(Locale.ROOT, "%.4f", r.prob()))
+                .collect(Collectors.joining(" | "));
+    }
+
+    /** {@code {"file": ..., "top": [{"index", "label", "prob"}, ...]}} */
+    static ObjectNode jsonLine(String file, List<Ranked> top) {
+        ObjectNode line = JSON.createObjectNode().put("file", file);
+        ArrayNode list = line.putArray("top");
+        top.forEach(r -> list.addObject().put("index", r.index()).put("label", r.label()).put("prob", r.prob()));
+        return line;
+    }
+
+    /** A CSV field, quoted when it holds a comma, quote or line break. */
+    static String csv(String s) {
         return s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r")
                 ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+
+    /** {@link #expand(List, List)}, reporting what cannot be listed on {@code err} (one line each). */
+    static List<Path> expand(List<Path> paths, PrintWriter err) {
+        List<String> problems = new ArrayList<>();
+        List<Path> files = expand(paths, problems);
+        problems.forEach(p -> err.println("vit: " + p));
+        return files;
     }
 
     /** Files as given, directories expanded to the images under them (sorted); what cannot be listed goes to problems. */

@@ -41,7 +41,8 @@ final class EngineOptionsMixin {
             + "so the vit-tornado module is included");
 
     /** The commands that run a model and take --backend (finetune declares its own; a test checks they agree). */
-    static final Set<String> MODEL_COMMANDS = Set.of("classify", "eval", "run", "bench", "finetune");
+    static final Set<String> MODEL_COMMANDS = Set.of("classify", "eval", "run", "bench", "finetune",
+            "attention", "embed");
 
     /**
      * Starts the default backend's preparation (the cpu engine's JIT warm-up) before the command line is parsed,

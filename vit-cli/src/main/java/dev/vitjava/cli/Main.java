@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
         description = "Vision Transformer inference and fine-tuning in Java.",
         subcommands = {
             ClassifyCommand.class, EvalCommand.class, PreprocessCommand.class, RunCommand.class, InspectCommand.class,
-            ConvertCommand.class, BenchCommand.class, FinetuneCommand.class,
+            ConvertCommand.class, BenchCommand.class, FinetuneCommand.class, AttentionCommand.class, EmbedCommand.class,
             DevicesCommand.class, CommandLine.HelpCommand.class
         })
 public final class Main {

@@ -7,7 +7,10 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Writes a file through a temporary file in the same directory and a rename, so no reader sees half of it. */
+/**
+ * Writes a file through a temporary file in the same directory and a rename ({@link Outputs}), so no reader sees
+ * half of it; missing directories are created.
+ */
 public final class AtomicFiles {
 
     /** What writes the content. */

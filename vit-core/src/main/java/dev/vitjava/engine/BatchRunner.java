@@ -11,8 +11,9 @@ import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 
 /**
- * Classifies a sequence of images: decode, preprocess, batch equal-sized inputs, forward, softmax; reports each
- * item's class probabilities, or its error, in input order. A bad item never costs the others their result.
+ * Runs a sequence of images: decode, preprocess, batch equal-sized inputs, forward; reports each item's result
+ * (class probabilities, or its batch's result and trace), or its error, in input order. A bad item never costs the
+ * others their result.
  */
 public final class BatchRunner {
 
@@ -23,6 +24,11 @@ public final class BatchRunner {
 
     /** More images per batch buy nothing and only hold more preprocessed inputs in memory. */
     public static final int MAX_BATCH = 1024;
+
+    /** Receives each item's outcome in order: its batch's result and its row there, or null, -1 and the error. */
+    public interface ResultSink {
+        void accept(int item, InferenceEngine.Result result, int row, VitException error);
+    }
 
     private final InferenceEngine engine;
     private final Preprocessing preprocessing;
@@ -44,12 +50,29 @@ public final class BatchRunner {
     }
 
     /**
+     * Classifies every item; logits that are not finite (a NaN weight) make the item a failed one.
+     *
      * @param images   decodes item i (its errors, whatever they are, make it a failed item)
      * @param names    how items are named in errors (their file)
      * @param progress told how many items are done after each batch (and each failed item)
      */
     public void run(int count, IntFunction<DecodedImage> images, IntFunction<String> names, Sink sink,
             IntConsumer progress) {
+        run(count, images, names, TraceRequest.NONE, (item, result, row, error) -> {
+            if (error != null) {
+                sink.accept(item, null, error);
+            } else if (!finite(result.logits(), row)) {
+                sink.accept(item, null, new VitException(names.apply(item) + ": the model gave non-finite "
+                        + "logits (NaN or infinity): check its weights and the --mean/--std values"));
+            } else {
+                sink.accept(item, Predictions.softmax(result.logits(), row), null);
+            }
+        }, progress);
+    }
+
+    /** Runs every item, recording what {@code trace} asks for. */
+    public void run(int count, IntFunction<DecodedImage> images, IntFunction<String> names, TraceRequest trace,
+            ResultSink sink, IntConsumer progress) {
         List<Integer> pending = new ArrayList<>();
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -59,21 +82,21 @@ public final class BatchRunner {
                 image = images.apply(i);
                 x = preprocessing.toTensor(image, maxPixels);
             } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
-                flush(pending, inputs, names, sink, progress); // keep the output in input order
-                sink.accept(i, null, itemError(names.apply(i), e, image != null));
+                flush(pending, inputs, names, trace, sink, progress); // keep the output in input order
+                sink.accept(i, null, -1, itemError(names.apply(i), e, image != null));
                 progress.accept(1);
                 continue;
             }
             if (!inputs.isEmpty() && !Arrays.equals(inputs.get(0).shape(), x.shape())) {
-                flush(pending, inputs, names, sink, progress);
+                flush(pending, inputs, names, trace, sink, progress);
             }
             pending.add(i);
             inputs.add(x);
             if (inputs.size() == batchSize) {
-                flush(pending, inputs, names, sink, progress);
+                flush(pending, inputs, names, trace, sink, progress);
             }
         }
-        flush(pending, inputs, names, sink, progress);
+        flush(pending, inputs, names, trace, sink, progress);
     }
 
     /**
@@ -89,38 +112,31 @@ public final class BatchRunner {
         return new VitException(name + ": cannot process (" + what + ")", e);
     }
 
-    private void flush(List<Integer> pending, List<Tensor> inputs, IntFunction<String> names, Sink sink,
-            IntConsumer progress) {
+    private void flush(List<Integer> pending, List<Tensor> inputs, IntFunction<String> names, TraceRequest trace,
+            ResultSink sink, IntConsumer progress) {
         if (inputs.isEmpty()) {
             return;
         }
         int[] chw = inputs.get(0).shape();
         int size = inputs.get(0).size();
-        Tensor logits;
+        InferenceEngine.Result result;
         try {
             float[] batch = new float[inputs.size() * size];
             for (int i = 0; i < inputs.size(); i++) {
                 inputs.get(i).data().get(0, batch, i * size, size);
             }
-            logits = engine.forward(Tensor.of(batch, inputs.size(), chw[0], chw[1], chw[2]), false).logits();
+            result = engine.forward(Tensor.of(batch, inputs.size(), chw[0], chw[1], chw[2]), trace);
         } catch (RuntimeException | OutOfMemoryError e) {
-            logits = null;
+            result = null;
             String what = e instanceof VitException ? e.getMessage() : e instanceof OutOfMemoryError
                     ? "out of memory (try a smaller --batch)" : e.toString();
             for (int item : pending) {
-                sink.accept(item, null, new VitException(names.apply(item) + ": inference failed: " + what, e));
+                sink.accept(item, null, -1, new VitException(names.apply(item) + ": inference failed: " + what, e));
             }
         }
-        if (logits != null) {
-            int classes = logits.dim(1);
+        if (result != null) {
             for (int i = 0; i < pending.size(); i++) {
-                int item = pending.get(i);
-                if (!finite(logits, i * classes, classes)) {
-                    sink.accept(item, null, new VitException(names.apply(item) + ": the model gave non-finite "
-                            + "logits (NaN or infinity): check its weights and the --mean/--std values"));
-                } else {
-                    sink.accept(item, Predictions.softmax(logits, i), null);
-                }
+                sink.accept(pending.get(i), result, i, null);
             }
         }
         progress.accept(pending.size());
@@ -128,9 +144,11 @@ public final class BatchRunner {
         inputs.clear();
     }
 
-    private static boolean finite(Tensor t, int from, int n) {
-        for (int i = from; i < from + n; i++) {
-            if (!Float.isFinite(t.get(i))) {
+    /** Whether row {@code row} of (N, classes) logits is all finite. */
+    private static boolean finite(Tensor logits, int row) {
+        int n = logits.dim(1);
+        for (int i = row * n; i < (row + 1) * n; i++) {
+            if (!Float.isFinite(logits.get(i))) {
                 return false;
             }
         }

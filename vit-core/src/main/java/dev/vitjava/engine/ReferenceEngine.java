@@ -67,44 +67,44 @@ public final class ReferenceEngine implements InferenceEngine {
         Tensor posEmbed = model.posEmbed(gh, gw);
         Trace trace = new Trace(request, c, batch, gh, gw);
 
-        // Per image, then concatenated into (N, ...) for the trace: only what it wants is kept.
-        float[][] embed = new float[batch][];
-        float[][][] attn = new float[c.depth()][batch][];
-        float[][][] blockOut = new float[c.depth()][batch][];
+        // Block by block over the batch, so the trace gets each block's (N, ...) intermediates right after it and a
+        // streaming request can drop them before the next block.
+        float[][] x = new float[batch][];
+        int imageSize = pixels.dim(1) * pixels.dim(2) * pixels.dim(3);
+        for (int n = 0; n < batch; n++) {
+            x[n] = embed(pixels.data().slice(n * imageSize, imageSize), pixels.dim(2), pixels.dim(3), gh, gw,
+                    posEmbed);
+        }
+        trace.posEmbed(posEmbed);
+        trace.embed(() -> concat(x));
+        for (int i = 0; i < c.depth(); i++) {
+            Block b = model.weights().blocks().get(i);
+            float[][] qkv = new float[batch][];
+            float[][] probs = new float[batch][];
+            for (int n = 0; n < batch; n++) {
+                probs[n] = new float[heads * tokens * tokens];
+                float[] h = layerNorm(x[n], tokens, b.norm1());
+                qkv[n] = linear(h, tokens, b.qkv());
+                float[] a = linear(attention(qkv[n], tokens, probs[n]), tokens, b.proj());
+                add(x[n], a);
+                float[] m = linear(layerNorm(x[n], tokens, b.norm2()), tokens, b.fc1());
+                gelu(m);
+                add(x[n], linear(m, tokens, b.fc2()));
+            }
+            trace.blockQk(i, () -> Trace.splitHeads(concat(qkv), 3 * d, 0, batch, tokens, heads, c.headDim()),
+                    () -> Trace.splitHeads(concat(qkv), 3 * d, d, batch, tokens, heads, c.headDim()));
+            trace.blockAttn(i, () -> concat(probs));
+            trace.blockOut(i, () -> concat(x));
+        }
+
         float[][] normed = new float[batch][];
         float[] preLogits = new float[batch * d];
         float[] logits = new float[batch * c.numClasses()];
-        int imageSize = pixels.dim(1) * pixels.dim(2) * pixels.dim(3);
-
         for (int n = 0; n < batch; n++) {
-            float[] x = embed(pixels.data().slice(n * imageSize, imageSize), pixels.dim(2), pixels.dim(3), gh, gw,
-                    posEmbed);
-            embed[n] = trace.wants(Trace.EMBED) ? x.clone() : null;
-            for (int i = 0; i < c.depth(); i++) {
-                Block b = model.weights().blocks().get(i);
-                float[] probs = new float[heads * tokens * tokens];
-                float[] h = layerNorm(x, tokens, b.norm1());
-                float[] a = linear(attention(linear(h, tokens, b.qkv()), tokens, probs), tokens, b.proj());
-                add(x, a);
-                float[] m = linear(layerNorm(x, tokens, b.norm2()), tokens, b.fc1());
-                gelu(m);
-                add(x, linear(m, tokens, b.fc2()));
-                attn[i][n] = trace.wants(Trace.blockAttn(i)) ? probs : null;
-                blockOut[i][n] = trace.wants(Trace.blockOut(i)) ? x.clone() : null;
-            }
-            float[] pooled = pool(x, tokens, normed, n);
+            float[] pooled = pool(x[n], tokens, normed, n);
             System.arraycopy(pooled, 0, preLogits, n * d, d);
             System.arraycopy(linear(pooled, 1, model.weights().head()), 0, logits, n * c.numClasses(),
                     c.numClasses());
-        }
-
-        trace.posEmbed(posEmbed);
-        trace.embed(() -> concat(embed));
-        for (int i = 0; i < c.depth(); i++) {
-            float[][] ai = attn[i];
-            float[][] oi = blockOut[i];
-            trace.blockAttn(i, () -> concat(ai));
-            trace.blockOut(i, () -> concat(oi));
         }
         if (normed[0] != null) {
             trace.tokensNormed(() -> concat(normed));

@@ -1,7 +1,9 @@
 package dev.vitjava.engine;
 
+import dev.vitjava.tensor.Tensor;
 import java.util.Collection;
 import java.util.Set;
+import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 
 /**
@@ -17,9 +19,23 @@ public final class TraceRequest {
     public static final TraceRequest ALL = new TraceRequest(key -> true);
 
     private final Predicate<String> keys;
+    private final BiConsumer<String, Tensor> sink;
 
     private TraceRequest(Predicate<String> keys) {
+        this(keys, null);
+    }
+
+    private TraceRequest(Predicate<String> keys, BiConsumer<String, Tensor> sink) {
         this.keys = keys;
+        this.sink = sink;
+    }
+
+    /**
+     * The keys {@code keys} accepts, handed to {@code sink} as they are recorded (in forward order, each block's
+     * right after the block) instead of being kept in the result: the engine drops them after the call.
+     */
+    public static TraceRequest streaming(Predicate<String> keys, BiConsumer<String, Tensor> sink) {
+        return new TraceRequest(keys, sink);
     }
 
     /** The keys {@code keys} accepts, e.g. {@code k -> k.equals(Trace.blockAttn(11))}. */
@@ -38,6 +54,11 @@ public final class TraceRequest {
 
     public boolean wants(String key) {
         return keys.test(key);
+    }
+
+    /** Where recorded tensors go, or null: into the result's trace. */
+    public BiConsumer<String, Tensor> sink() {
+        return sink;
     }
 
     /** Whether nothing is asked for (then engines run their untraced path). */

@@ -5,11 +5,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 
 /**
@@ -84,29 +82,18 @@ public final class SafeFiles {
             }
             return;
         }
-        Path parent = target.toAbsolutePath().getParent();
         Path tmp = null;
         try {
-            tmp = Files.createTempFile(parent, "." + target.getFileName(), ".tmp");
+            tmp = Outputs.temporaryBeside(target, ".tmp");
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 content.writeTo(out);
             }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            Outputs.moveInto(tmp, target);
             tmp = null;
         } catch (IOException e) {
             throw new VitException(target + ": cannot write: " + describe(e), e);
         } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort: the write already failed and says so
-                }
-            }
+            Outputs.deleteQuietly(tmp);
         }
     }
 

@@ -64,7 +64,7 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
  *   └───┬───┘
  *   ┌───▼─┐
  *   │ qkv │──▶ qkv (N·T, 3D) = h · Wqkvᵀ + b                 [q | k | v], head-major
- *   └───┬─┘
+ *   └───┬─┘                                                (trace: one per block, out as "block{i}_q", "_k")
  *   ┌───▼───────┐
  *   │ attention │──▶ attn (N·T, D) = softmax(q kᵀ / √hd) v   per (image, head, query)
  *   └───┬───────┘──▶ probs (N, heads, T, T)                   (trace: copied out as "block{i}_attn")
@@ -122,6 +122,7 @@ final class ForwardPlan implements AutoCloseable {
 
     private final FloatArray pixels;
     private final FloatArray embed;
+    private final FloatArray[] qkvs;
     private final FloatArray[] probs;
     private final FloatArray[] blockOut;
     private final FloatArray normed;
@@ -173,14 +174,17 @@ final class ForwardPlan implements AutoCloseable {
         FloatArray pos = FloatArrays.of(model.posEmbed(key.gridH(), key.gridW()));
         embed = new FloatArray(rows * d);
         FloatArray h = new FloatArray(rows * d);
-        FloatArray qkv = new FloatArray(rows * 3 * d);
+        // a tracing plan gives every block its own qkv (copied out as block{i}_q and _k), like its probabilities
+        FloatArray qkv = trace ? null : new FloatArray(rows * 3 * d);
         FloatArray attn = new FloatArray(rows * d);
         FloatArray xMid = new FloatArray(rows * d);
         FloatArray mlp = new FloatArray(rows * hidden);
+        qkvs = new FloatArray[depth];
         probs = new FloatArray[depth];
         blockOut = new FloatArray[depth];
         FloatArray sharedProbs = trace ? null : new FloatArray(n * heads * tokens * tokens);
         for (int i = 0; i < depth; i++) {
+            qkvs[i] = trace ? new FloatArray(rows * 3 * d) : qkv;
             probs[i] = trace ? new FloatArray(n * heads * tokens * tokens) : sharedProbs;
             blockOut[i] = trace ? new FloatArray(rows * d) : embed;
         }
@@ -225,12 +229,12 @@ final class ForwardPlan implements AutoCloseable {
             if (i == 0) {
                 block.consumeFromDevice(previous, x);
                 // block 0 owns the scratch buffers; later blocks take them over from the block before
-                block.transferToDevice(DataTransferMode.FIRST_EXECUTION, h, qkv, attn, xMid, mlp);
+                block.transferToDevice(DataTransferMode.FIRST_EXECUTION, h, attn, xMid, mlp);
                 if (!trace) {
-                    block.transferToDevice(DataTransferMode.FIRST_EXECUTION, sharedProbs);
+                    block.transferToDevice(DataTransferMode.FIRST_EXECUTION, qkv, sharedProbs);
                 }
             } else if (trace) {
-                block.consumeFromDevice(previous, x, h, qkv, attn, xMid, mlp);
+                block.consumeFromDevice(previous, x, h, attn, xMid, mlp);
             } else {
                 block.consumeFromDevice(previous, x, h, qkv, attn, xMid, mlp, sharedProbs);
             }
@@ -238,8 +242,8 @@ final class ForwardPlan implements AutoCloseable {
                             b.qkv().weight(), b.qkv().bias(), b.proj().weight(), b.proj().bias(), b.norm2().weight(),
                             b.norm2().bias(), b.fc1().weight(), b.fc1().bias(), b.fc2().weight(), b.fc2().bias())
                     .task("norm1", Norms::layerNorm, ctx, x, b.norm1().weight(), b.norm1().bias(), h, d, eps)
-                    .task("qkv", MatMul::linear, ctx, h, b.qkv().weight(), b.qkv().bias(), qkv, rows, 3 * d, d)
-                    .task("attention", Attention::attention, ctx, qkv, probs[i], attn, n, tokens, heads,
+                    .task("qkv", MatMul::linear, ctx, h, b.qkv().weight(), b.qkv().bias(), qkvs[i], rows, 3 * d, d)
+                    .task("attention", Attention::attention, ctx, qkvs[i], probs[i], attn, n, tokens, heads,
                             c.headDim(), scale)
                     .task("proj", MatMul::linearResidual, ctx, attn, b.proj().weight(), b.proj().bias(), x, xMid,
                             rows, d, d)
@@ -248,7 +252,7 @@ final class ForwardPlan implements AutoCloseable {
                     .task("fc2", MatMul::linearResidual, ctx, mlp, b.fc2().weight(), b.fc2().bias(), xMid, out,
                             rows, d, hidden);
             if (trace) {
-                block.transferToHost(DataTransferMode.EVERY_EXECUTION, out, probs[i]);
+                block.transferToHost(DataTransferMode.EVERY_EXECUTION, qkvs[i], out, probs[i]);
             }
             gridRows(g, "norm1", rows);
             gridMatMul(g, "qkv", rows, 3 * d);
@@ -367,9 +371,14 @@ final class ForwardPlan implements AutoCloseable {
         }
         if (key.trace()) {
             trace.embed(() -> FloatArrays.toHeap(embed));
+            int d = c.embedDim();
             for (int i = 0; i < c.depth(); i++) {
+                FloatArray qkv = qkvs[i];
                 FloatArray p = probs[i];
                 FloatArray o = blockOut[i];
+                trace.blockQk(i, () -> Trace.splitHeads(FloatArrays.toHeap(qkv), 3 * d, 0, key.batch(), tokens,
+                        c.numHeads(), c.headDim()), () -> Trace.splitHeads(FloatArrays.toHeap(qkv), 3 * d, d,
+                        key.batch(), tokens, c.numHeads(), c.headDim()));
                 trace.blockAttn(i, () -> FloatArrays.toHeap(p));
                 trace.blockOut(i, () -> FloatArrays.toHeap(o));
             }

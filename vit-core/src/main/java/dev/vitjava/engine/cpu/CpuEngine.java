@@ -298,6 +298,8 @@ public final class CpuEngine implements InferenceEngine {
         for (int i = 0; i < fullBlocks; i++) {
             BlockWeights bw = blocks[i];
             t = normQkv(bw, rows, ldD, ldQ, prof, t);
+            tr.blockQk(i, () -> Trace.splitHeads(qkv, ldQ, 0, batch, tokens, heads, headDim),
+                    () -> Trace.splitHeads(qkv, ldQ, d, batch, tokens, heads, headDim));
             float[] probs = tr.wants(Trace.blockAttn(i)) ? new float[batch * heads * tokens * tokens] : null;
             Attention.run(pool, scratch, qkv, ldQ, attnOut, ldD, batch, tokens, heads, headDim, probs);
             t = lap(prof, Stage.ATTENTION, t);
