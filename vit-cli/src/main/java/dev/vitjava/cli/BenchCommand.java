@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -37,8 +38,8 @@ import picocli.CommandLine.Spec;
  * InferenceEngine#profile}: the cpu engine's stages, the tornado engine's device profile).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Benchmark a backend: ms per image, images/s, GFLOP/s and a per-stage breakdown.",
-            "Without --model, --arch NAME (e.g. vit_base_patch16_224) builds random weights in memory."})
+        description = {"Benchmark a backend: ms per image, images/s, GFLOP/s, time per stage.",
+            "Without --model, --arch NAME (e.g. vit_base_patch16_224) builds random weights."})
 final class BenchCommand implements Callable<Integer> {
 
     /** Passes beyond this take days on any model: a typo, not a benchmark. */
@@ -66,15 +67,16 @@ final class BenchCommand implements Callable<Integer> {
             description = "Seed of the random weights and pixels (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "1", description = "Images per forward pass"
-            + " (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-b", "--batch", "--batch-size"}, paramLabel = "B", defaultValue = "1",
+            converter = OptionValues.Positive.class,
+            description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--warmup", paramLabel = "W", defaultValue = "3",
             description = "Untimed passes before timing (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--iters", paramLabel = "N", defaultValue = "10",
+    @Option(names = "--iters", paramLabel = "N", defaultValue = "10", converter = OptionValues.Positive.class,
             description = "Timed passes (default: ${DEFAULT-VALUE}).")
     int iters;
 
@@ -142,27 +144,29 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Usage errors (exit code 2) before any work. */
     private void validate() {
-        if (batch < 1) {
-            throw new VitException("--batch must be at least 1, got " + batch);
-        }
-        if (iters < 1 || iters > MAX_PASSES) {
-            throw new VitException("--iters must be between 1 and " + MAX_PASSES + ", got " + iters);
+        if (iters > MAX_PASSES) {
+            throw new ParameterException(spec.commandLine(), "--iters must be between 1 and " + MAX_PASSES + ", got "
+                    + iters);
         }
         if (warmup < 0 || warmup > MAX_PASSES) {
-            throw new VitException("--warmup must be between 0 and " + MAX_PASSES + ", got " + warmup);
+            throw new ParameterException(spec.commandLine(), "--warmup must be between 0 and " + MAX_PASSES + ", got "
+                    + warmup);
         }
         if (numClasses < 1) {
-            throw new VitException("--num-classes must be at least 1, got " + numClasses);
+            throw new ParameterException(spec.commandLine(), "--num-classes must be at least 1, got " + numClasses);
         }
         if (!format.equals("text") && !format.equals("json")) {
-            throw new VitException("unknown --format '" + format + "' (expected text or json)");
+            throw new ParameterException(spec.commandLine(), "unknown --format '" + format
+                    + "' (expected text or json)");
         }
         if (arch != null && modelOptions.model != null) {
-            throw new VitException("give either --model or --arch, not both");
+            throw new ParameterException(spec.commandLine(), "give either --model or --arch, not both");
         }
         if (saveWeights != null && arch == null) {
-            throw new VitException("--save-weights needs --arch (a checkpoint is already on disk)");
+            throw new ParameterException(spec.commandLine(), "--save-weights needs --arch (a checkpoint is already"
+                    + " on disk)");
         }
     }
 

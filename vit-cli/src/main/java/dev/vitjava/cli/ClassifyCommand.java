@@ -11,7 +11,7 @@ import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
 import dev.vitjava.engine.Predictions.Ranked;
-import dev.vitjava.image.ImageDecoder;
+import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.Preprocessing;
 import dev.vitjava.io.Printable;
 import java.io.PrintWriter;
@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,11 +32,14 @@ import picocli.CommandLine.Spec;
 
 /** Classifies image files and directories. */
 @Command(name = "classify", mixinStandardHelpOptions = true,
-        description = {"Classify images (files, or directories searched recursively) and print the top classes.",
+        description = {"Classify images and print the top classes. PATHs are image files, directories",
+            "(searched recursively) or - for one image on stdin.",
             "Formats: text  'FILE: LABEL PROB | LABEL PROB | ...' per image;",
-            "         json  one {\"file\", \"top\": [{\"index\", \"label\", \"prob\"}]} object per line;",
-            "         csv   header file,rank,index,label,prob then one row per image and rank.",
-            "Unreadable files are reported on stderr and skipped; the exit code is 1 if any failed."})
+            "         json  {\"file\", \"top\": [{\"index\", \"label\", \"prob\", \"score\"}]} per line",
+            "               (score = prob, the Hugging Face pipeline's name);",
+            "         csv   header file,rank,index,label,prob; a row per image and rank.",
+            "Unreadable files are reported on stderr and skipped; the exit code is 1 if any",
+            "failed."})
 final class ClassifyCommand implements Callable<Integer> {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -54,14 +58,17 @@ final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     PreprocessOptions preprocessOptions;
 
-    @Parameters(arity = "1..*", paramLabel = "PATH", description = "Image files or directories.")
+    @Parameters(arity = "1..*", paramLabel = "PATH", description = "Image files or directories; - reads one image"
+            + " from stdin.")
     List<Path> paths;
 
-    @Option(names = {"-k", "--top-k"}, paramLabel = "K", defaultValue = "5",
+    @Option(names = {"-k", "--top-k", "--topk"}, paramLabel = "K", defaultValue = "5",
+            converter = OptionValues.Positive.class,
             description = "Classes to show per image (default: ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "16", description = "Images per batch (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-b", "--batch", "--batch-size"}, paramLabel = "B", defaultValue = "16",
+            converter = OptionValues.BatchSize.class, description = "Images per batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
@@ -76,12 +83,6 @@ final class ClassifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (topK < 1) {
-            throw new VitException("--top-k must be at least 1, not " + topK);
-        }
-        if (batch < 1 || batch > BatchRunner.MAX_BATCH) {
-            throw new VitException("--batch must be between 1 and " + BatchRunner.MAX_BATCH + ", not " + batch);
-        }
         PrintWriter err = spec.commandLine().getErr();
         List<String> problems = new ArrayList<>();
         List<Path> files = expand(paths, problems);
@@ -91,7 +92,7 @@ final class ClassifyCommand implements Callable<Integer> {
         List<String> labels = labelsFile != null
                 ? Labels.fromFile(labelsFile, model.model().config().numClasses()) : model.labels();
         Preprocessing preprocessing = preprocessOptions.forModel(model);
-        ImageDecoder decoder = preprocessOptions.decoder();
+        Function<Path, DecodedImage> reader = preprocessOptions.reader(preprocessing);
         PrintWriter out = spec.commandLine().getOut();
         if (format == Format.csv) {
             out.println("file,rank,index,label,prob");
@@ -99,8 +100,8 @@ final class ClassifyCommand implements Callable<Integer> {
         int[] failures = {problems.size()};
         try (InferenceEngine engine = engineOptions.create(model.model());
              Progress progress = new Progress("classify", files.size(), quiet)) {
-            new BatchRunner(engine, preprocessing, decoder.maxPixels(), batch).run(files.size(),
-                    i -> decoder.decode(files.get(i), preprocessing.mode()),
+            new BatchRunner(engine, preprocessing, preprocessOptions.maxPixels, batch).run(files.size(),
+                    i -> reader.apply(files.get(i)),
                     i -> files.get(i).toString(),
                     (i, probs, error) -> {
                         if (error != null) {
@@ -141,7 +142,8 @@ final class ClassifyCommand implements Callable<Integer> {
     static ObjectNode jsonLine(String file, List<Ranked> top) {
         ObjectNode line = JSON.createObjectNode().put("file", file);
         ArrayNode list = line.putArray("top");
-        top.forEach(r -> list.addObject().put("index", r.index()).put("label", r.label()).put("prob", r.prob()));
+        top.forEach(r -> list.addObject().put("index", r.index()).put("label", r.label()).put("prob", r.prob())
+                .put("score", r.prob()));
         return line;
     }
 

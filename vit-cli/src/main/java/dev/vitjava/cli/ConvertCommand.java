@@ -17,8 +17,8 @@ import picocli.CommandLine.Spec;
 /** Writes any loadable checkpoint as safetensors plus config.json, so that a slow or unsafe format is read once. */
 @Command(name = "convert", mixinStandardHelpOptions = true,
         description = {"Write a model as float32 safetensors with a config.json beside it.",
-            "IN is anything --model takes: a safetensors file or directory, a shard index, a torch.save checkpoint"
-                    + " (.pth/.pt/.bin/.ckpt), a JAX .npz or a hub id."})
+            "IN is anything --model takes: a safetensors file or directory, a shard index, a",
+            "torch.save checkpoint (.pth/.pt/.bin/.ckpt), a JAX .npz or a hub id."})
 final class ConvertCommand implements Callable<Integer> {
 
     @Spec

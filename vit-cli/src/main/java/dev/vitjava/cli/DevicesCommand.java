@@ -1,5 +1,8 @@
 package dev.vitjava.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vitjava.engine.Backends;
 import dev.vitjava.engine.EngineProvider;
 import java.io.PrintWriter;
@@ -7,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Lists the backends and, for TornadoVM, its devices with their properties. */
@@ -17,9 +21,23 @@ final class DevicesCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    enum Format { text, json }
+
+    /** Said for the tornado backend when vit-tornado is not in this build. */
+    private static final String TORNADO_MISSING =
+            "not installed: build with a TornadoVM SDK (TORNADOVM_HOME) to add it";
+
+    @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
+            description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    Format format;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        if (format == Format.json) {
+            out.println(json());
+            return 0;
+        }
         for (EngineProvider p : Backends.all()) {
             String status = p.unavailableReason().map(r -> "unavailable: " + r).orElse("available");
             out.printf("%-10s %s (%s)%n", p.name(), p.description(), status);
@@ -33,8 +51,27 @@ final class DevicesCommand implements Callable<Integer> {
             }
         }
         if (Backends.all().stream().noneMatch(p -> p.name().equals("tornado"))) {
-            out.printf("%-10s %s%n", "tornado", "not installed: build with a TornadoVM SDK (TORNADOVM_HOME) to add it");
+            out.printf("%-10s %s%n", "tornado", TORNADO_MISSING);
         }
         return 0;
+    }
+
+    /** {"backends": [{"name", "description", "available", "reason"?, "devices": [{property: value}]}]}. */
+    private static ObjectNode json() {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        ArrayNode backends = o.putArray("backends");
+        for (EngineProvider p : Backends.all()) {
+            ObjectNode b = backends.addObject().put("name", p.name()).put("description", p.description())
+                    .put("available", p.unavailableReason().isEmpty());
+            p.unavailableReason().ifPresent(r -> b.put("reason", r));
+            ArrayNode devices = b.putArray("devices");
+            p.devices().forEach(d -> d.forEach(devices.addObject()::put));
+        }
+        if (Backends.all().stream().noneMatch(p -> p.name().equals("tornado"))) {
+            backends.addObject().put("name", "tornado").put("available", false)
+                    .put("reason", TORNADO_MISSING)
+                    .putArray("devices");
+        }
+        return o;
     }
 }

@@ -8,7 +8,10 @@ import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.model.ViTModel;
 import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * Which backend runs the model, and its settings. Backend-specific options go into {@link EngineOptions#settings()}
@@ -17,13 +20,17 @@ import picocli.CommandLine.Option;
  */
 final class EngineOptionsMixin {
 
-    // Named once: the option below and the guess in runsCpuBackend read the same spellings.
-    private static final String BACKEND_SHORT = "-b";
-    private static final String BACKEND_LONG = "--backend";
+    // Named once: the option below and the guess in runsCpuBackend read the same spelling. No short form: -b is the
+    // batch size in timm's and torchvision's scripts (and here).
+    private static final String BACKEND = "--backend";
     private static final String DEFAULT_BACKEND = "cpu";
+    private static final String FALLBACK_BACKEND = "reference";
     private static final int MAX_THREADS_PER_CPU = 8;
 
-    @Option(names = {BACKEND_SHORT, BACKEND_LONG}, paramLabel = "NAME", defaultValue = DEFAULT_BACKEND,
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
+    @Option(names = BACKEND, paramLabel = "NAME", defaultValue = DEFAULT_BACKEND,
             description = "Backend: reference, cpu, tornado (default: ${DEFAULT-VALUE}).")
     String backend;
 
@@ -51,7 +58,8 @@ final class EngineOptionsMixin {
      */
     static void prestart(String[] args) {
         if (runsCpuBackend(args)) {
-            Backends.find(DEFAULT_BACKEND).prepare();
+            Backends.named(DEFAULT_BACKEND).filter(p -> p.unavailableReason().isEmpty())
+                    .ifPresent(EngineProvider::prepare);
         }
     }
 
@@ -62,9 +70,8 @@ final class EngineOptionsMixin {
         }
         for (int i = 1; i < args.length; i++) {
             String a = args[i];
-            String value = a.equals(BACKEND_SHORT) || a.equals(BACKEND_LONG) ? (i + 1 < args.length ? args[i + 1] : "")
-                    : a.startsWith(BACKEND_LONG + "=") ? a.substring(BACKEND_LONG.length() + 1)
-                    : a.startsWith(BACKEND_SHORT) ? a.substring(BACKEND_SHORT.length()) : DEFAULT_BACKEND;
+            String value = a.equals(BACKEND) ? (i + 1 < args.length ? args[i + 1] : "")
+                    : a.startsWith(BACKEND + "=") ? a.substring(BACKEND.length() + 1) : DEFAULT_BACKEND;
             if (!value.equals(DEFAULT_BACKEND)) {
                 return false;
             }
@@ -82,8 +89,8 @@ final class EngineOptionsMixin {
     private void checkThreads() {
         int max = MAX_THREADS_PER_CPU * Runtime.getRuntime().availableProcessors();
         if (threads < 0 || threads > max) {
-            throw new VitException("--threads must be between 0 (one per core) and " + max + " ("
-                    + MAX_THREADS_PER_CPU + " per core), not " + threads);
+            throw new ParameterException(command.commandLine(), "--threads must be between 0 (one per core) and " + max
+                    + " (" + MAX_THREADS_PER_CPU + " per core), not " + threads);
         }
     }
 
@@ -93,6 +100,15 @@ final class EngineOptionsMixin {
     }
 
     private EngineProvider provider() {
+        if (backend.equals(DEFAULT_BACKEND) && !command.commandLine().getParseResult().hasMatchedOption(BACKEND)) {
+            // a Java that cannot run the default backend (no vector module, and no restart with it: see Relaunch)
+            // still runs the command, on the reference engine
+            Backends.named(DEFAULT_BACKEND).flatMap(EngineProvider::unavailableReason).ifPresent(why -> {
+                backend = FALLBACK_BACKEND;
+                command.commandLine().getErr().println("vit: running on the reference engine (slower): the "
+                        + DEFAULT_BACKEND + " backend is not available: " + why);
+            });
+        }
         String missing = OPTIONAL_BACKENDS.get(backend);
         if (missing != null && Backends.named(backend).isEmpty()) {
             throw new VitException("the " + backend + " backend is not available: " + missing);

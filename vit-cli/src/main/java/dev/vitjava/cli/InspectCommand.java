@@ -1,10 +1,14 @@
 package dev.vitjava.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.checkpoint.TensorSource;
 import dev.vitjava.model.ViTConfig;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -13,23 +17,34 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** Describes a checkpoint: naming, config, parameter count and tensor table. */
+/** Describes a checkpoint: naming, config, preprocessing, parameter count and tensor table. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = "Describe a model: key naming, config, parameter count and tensors.")
+        description = {"Describe a model: key naming, config, the preprocessing its images get (each",
+            "field with where it came from; preprocessing options change it as in classify),",
+            "parameter count and tensors."})
 final class InspectCommand implements Callable<Integer> {
+
+    enum Format { text, json }
 
     @Spec
     CommandSpec spec;
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
-            description = "Model directory or checkpoint file (default: the bundled demo model).")
+            description = "Model, as for --model (default: the bundled demo model).")
     String model;
 
     @Mixin
     ModelOptions modelOptions;
 
+    @Mixin
+    PreprocessOptions preprocessOptions;
+
     @Option(names = "--no-tensors", description = "Omit the tensor table.")
     boolean noTensors;
+
+    @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
+            description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    Format format;
 
     @Override
     public Integer call() {
@@ -40,8 +55,13 @@ final class InspectCommand implements Callable<Integer> {
             modelOptions.model = model;
         }
         LoadedModel m = modelOptions.load();
-        ViTConfig c = m.model().config();
+        List<PreprocessOptions.Field> preprocessing = preprocessOptions.provenance(m, preprocessOptions.forModel(m));
         PrintWriter out = spec.commandLine().getOut();
+        if (format == Format.json) {
+            out.println(json(m, preprocessing));
+            return 0;
+        }
+        ViTConfig c = m.model().config();
         out.printf("file          %s%n", m.weightsFile());
         out.printf("format        %s%n", m.format());
         for (String note : m.notes()) {
@@ -63,6 +83,11 @@ final class InspectCommand implements Callable<Integer> {
         out.printf("num_classes   %d%n", c.numClasses());
         out.printf("labels        %s%n", preview(m));
         out.printf("parameters    %,d%n", m.model().weights().parameterCount());
+        out.printf("%npreprocessing%n");
+        int valueWidth = preprocessing.stream().mapToInt(f -> f.value().length()).max().orElse(10);
+        for (PreprocessOptions.Field f : preprocessing) {
+            out.printf("  %-14s %-" + valueWidth + "s  (%s)%n", f.name(), f.value(), f.source());
+        }
         if (!noTensors) {
             out.printf("%ntensors (%d, %s naming)%n", m.tensors().size(), m.naming().id());
             int width = m.tensors().keySet().stream().mapToInt(String::length).max().orElse(10);
@@ -71,6 +96,36 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private ObjectNode json(LoadedModel m, List<PreprocessOptions.Field> preprocessing) {
+        ViTConfig c = m.model().config();
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("file", m.weightsFile().toString()).put("naming", m.naming().id()).put("config_from", m.configSource());
+        ObjectNode config = o.putObject("config");
+        config.putArray("img_size").add(c.imgHeight()).add(c.imgWidth());
+        config.put("patch_size", c.patchSize()).put("in_chans", c.inChans()).put("embed_dim", c.embedDim())
+                .put("depth", c.depth()).put("num_heads", c.numHeads()).put("mlp_hidden", c.mlpHidden())
+                .put("qkv_bias", c.qkvBias()).put("layer_norm_eps", c.layerNormEps())
+                .put("class_token", c.classToken()).put("global_pool", c.globalPool().timmName())
+                .put("num_classes", c.numClasses());
+        m.labels().forEach(o.putArray("labels")::add);
+        o.put("parameters", m.model().weights().parameterCount());
+        ObjectNode pre = o.putObject("preprocessing");
+        for (PreprocessOptions.Field f : preprocessing) {
+            pre.putObject(f.name()).put("value", f.value()).put("source", f.source());
+        }
+        if (!noTensors) {
+            ArrayNode tensors = o.putArray("tensors");
+            for (TensorSource.Info e : m.tensors().values()) {
+                ArrayNode shape = tensors.addObject().put("name", e.name()).put("dtype", e.dtype().toString())
+                        .putArray("shape");
+                for (int d : e.shape()) {
+                    shape.add(d);
+                }
+            }
+        }
+        return o;
     }
 
     private static String preview(LoadedModel m) {

@@ -14,9 +14,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
-/** The {@code vit} command. Errors are one line on stderr and a non-zero exit code; {@code --verbose} adds the trace. */
+/**
+ * The {@code vit} command. Errors are one line on stderr: exit code 2 for a usage error (an unknown option or
+ * command, a bad option value), 1 for anything else; {@code --verbose} adds the trace. Arguments can come from files
+ * ({@code @args.txt}, picocli's argument files).
+ */
 @Command(name = "vit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Vision Transformer inference and fine-tuning in Java.",
+        footer = {"", "vit spark classify|embed|eval runs these commands as Apache Spark jobs",
+            "(the vit-spark module; see docs/distributed.md)."},
         subcommands = {
             ClassifyCommand.class, EvalCommand.class, PreprocessCommand.class, RunCommand.class, InspectCommand.class,
             ConvertCommand.class, BenchCommand.class, FinetuneCommand.class, AttentionCommand.class, EmbedCommand.class,
@@ -25,27 +31,38 @@ import picocli.CommandLine.Option;
 public final class Main {
 
     /** Exit code for a failure the user can fix (bad file, bad shape). */
-    static final int EXIT_FAILURE = 1;
+    public static final int EXIT_FAILURE = 1;
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "Show stack traces of errors.")
     boolean verbose;
 
     public static void main(String[] args) {
+        if (Relaunch.needed()) {
+            System.exit(Relaunch.withVectorModule(args));
+        }
         EngineOptionsMixin.prestart(args);
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
-    /** Runs the CLI with the given streams; returns the exit code (tests call this directly). */
-    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    /**
+     * Runs the CLI with the given streams; returns the exit code (tests call this directly). {@code subcommands} are
+     * added to the built-in ones: vit-spark's main adds {@code spark}, so vit-cli never needs Spark's jars.
+     */
+    public static int run(String[] args, PrintWriter out, PrintWriter err, Object... subcommands) {
         Main main = new Main();
         CommandLine cli = new CommandLine(main);
+        for (Object command : subcommands) {
+            cli.addSubcommand(command);
+        }
         cli.setOut(out);
         cli.setErr(err);
         cli.setParameterExceptionHandler((ex, a) -> {
             CommandLine cmd = ex.getCommandLine();
-            cmd.getErr().println(cmd.getCommandName() + ": " + ex.getMessage());
-            cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
+            cmd.getErr().println(usageError(ex));
+            if (main.verbose) {
+                ex.printStackTrace(cmd.getErr());
+            }
             return cmd.getCommandSpec().exitCodeOnInvalidInput();
         });
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> report(ex, cmd, main.verbose));
@@ -84,6 +101,19 @@ public final class Main {
     private static Path modelFile(CommandLine cmd) {
         CommandSpec options = cmd.getCommandSpec().mixins().get("modelOptions");
         return options != null && options.userObject() instanceof ModelOptions m ? m.weightsFile : null;
+    }
+
+    /** One line: what is wrong, a suggestion for a misspelt command or option, and where help is. */
+    static String usageError(CommandLine.ParameterException ex) {
+        CommandLine cmd = ex.getCommandLine();
+        String name = cmd.getCommandSpec().qualifiedName();
+        String message = ex.getMessage();
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            String what = cmd.getSubcommands().isEmpty() || u.isUnknownOption() ? "" : "unknown command ";
+            message = (what.isEmpty() ? message : what + "'" + u.getUnmatched().get(0) + "'") + "; did you mean '"
+                    + String.join("' or '", u.getSuggestions()) + "'?";
+        }
+        return name + ": " + message.replace('\n', ' ').strip() + " (see '" + name + " --help')";
     }
 
     private static String oneLine(Throwable ex) {

@@ -1,7 +1,6 @@
 package dev.vitjava.cli;
 
 import dev.vitjava.checkpoint.SafetensorsWriter;
-import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.image.Preprocessing;
 import dev.vitjava.io.Printable;
 import dev.vitjava.tensor.Tensor;
@@ -18,23 +17,25 @@ import picocli.CommandLine.Spec;
 /** Writes the exact model input for an image, to compare with PyTorch. */
 @Command(name = "preprocess", mixinStandardHelpOptions = true,
         description = {"Write the exact model input for an image, as PIL + torchvision would make it.",
-            "The tensor is pixel_values, 1xCxHxW float32, in a safetensors file.",
-            "Example (torchvision's Resize(256, BICUBIC) -> CenterCrop(224) ImageNet pipeline):",
-            "  vit preprocess --preset timm --img-size 224 --crop-pct 0.875 --interpolation bicubic \\",
-            "      --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 photo.jpg --output t.safetensors"})
+            "The tensor is pixel_values, 1xCxHxW float32, in a safetensors file. The",
+            "pipeline is the model's (default: the demo model), or with --preset and no",
+            "--model the preset's.",
+            "Example (torchvision's Resize(256, BICUBIC) -> CenterCrop(224) ImageNet):",
+            "  vit preprocess --preset timm --img-size 224 --crop-pct 0.875 \\",
+            "      --interpolation bicubic --mean 0.485,0.456,0.406 \\",
+            "      --std 0.229,0.224,0.225 photo.jpg --output t.safetensors"})
 final class PreprocessCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
-            description = "Use this model's preprocessing (default: --preset, else timm's defaults).")
-    String model;
+    @Mixin
+    ModelOptions modelOptions;
 
     @Mixin
     PreprocessOptions preprocessOptions;
 
-    @Parameters(index = "0", paramLabel = "IMAGE", description = "The image file.")
+    @Parameters(index = "0", paramLabel = "IMAGE", description = "The image file (- for stdin).")
     Path image;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Output safetensors.")
@@ -42,17 +43,9 @@ final class PreprocessCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Preprocessing p;
-        if (model != null) {
-            ModelOptions m = new ModelOptions();
-            m.model = model;
-            m.revision = "main";
-            p = preprocessOptions.forModel(m.load());
-        } else {
-            p = preprocessOptions.withoutModel();
-        }
-        ImageDecoder decoder = preprocessOptions.decoder();
-        Tensor chw = p.toTensor(decoder.decode(image, p.mode()), decoder.maxPixels());
+        Preprocessing p = modelOptions.model == null && preprocessOptions.preset != null
+                ? preprocessOptions.withoutModel() : preprocessOptions.forModel(modelOptions.load());
+        Tensor chw = p.toTensor(preprocessOptions.reader(p).apply(image), preprocessOptions.maxPixels);
         Tensor nchw = chw.reshape(1, chw.dim(0), chw.dim(1), chw.dim(2));
         SafetensorsWriter.write(output, Map.of("pixel_values", nchw),
                 Map.of("image", image.toString(), "preprocessing", p.describe()));

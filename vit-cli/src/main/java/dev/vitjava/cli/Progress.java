@@ -2,7 +2,7 @@ package dev.vitjava.cli;
 
 import java.io.PrintStream;
 
-/** A progress bar on stderr, shown only on a terminal, for more than a handful of items, and not with --quiet. */
+/** A progress bar on stderr, shown only when stderr is a terminal, for more than a handful of items, not with -q. */
 final class Progress implements AutoCloseable {
 
     private static final int HANDFUL = 8;
@@ -14,7 +14,7 @@ final class Progress implements AutoCloseable {
     private int done;
 
     Progress(String label, int total, boolean quiet) {
-        this.out = !quiet && total > HANDFUL && System.console() != null ? System.err : null;
+        this.out = !quiet && total > HANDFUL && Terminal.stderrIsTerminal() ? System.err : null;
         this.label = label;
         this.total = total;
     }

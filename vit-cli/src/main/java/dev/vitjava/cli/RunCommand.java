@@ -21,10 +21,11 @@ import picocli.CommandLine.Option;
  * framework can produce the input and compare the output.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Run the model on a pixel tensor and write logits (and optionally every intermediate).",
-            "Input: a safetensors file with pixel_values (N,C,H,W) float32, already normalised.",
-            "Output: logits (N,classes) and pre_logits (N,D); with --trace also embed, block{i}_attn,"
-                    + " block{i}_out, tokens_normed (and pos_embed_resized when the grid differs)."})
+        description = {"Run the model on a pixel tensor; write logits (and optionally intermediates).",
+            "Input: a safetensors file with pixel_values (N,C,H,W) float32, normalised.",
+            "Output: logits (N,classes) and pre_logits (N,D); with --trace also embed,",
+            "block{i}_attn, block{i}_out, tokens_normed (and pos_embed_resized when the",
+            "grid differs)."})
 final class RunCommand implements Callable<Integer> {
 
     @Mixin

@@ -18,16 +18,13 @@ class EngineOptionsMixinTest {
         assertThat(cpu("classify", "samples/")).isTrue();
         assertThat(cpu("bench", "--arch", "vit_base_patch16_224", "--batch", "8")).isTrue();
         assertThat(cpu("run", "--backend", "cpu", "x.png")).isTrue();
-        assertThat(cpu("eval", "--backend=cpu", "-bcpu", "-b", "cpu", "data/")).isTrue();
+        assertThat(cpu("eval", "--backend=cpu", "-b", "8", "data/")).isTrue(); // -b is the batch size
     }
 
     @Test
     void anotherBackendInAnySpellingIsNotCpu() {
         assertThat(cpu("classify", "--backend", "tornado", "x.png")).isFalse();
-        assertThat(cpu("classify", "-b", "reference", "x.png")).isFalse();
         assertThat(cpu("bench", "--backend=reference")).isFalse();
-        assertThat(cpu("bench", "-breference")).isFalse();
-        assertThat(cpu("bench", "-b=cpu")).isFalse(); // picocli's -b=NAME: not guessed, so not started early
         assertThat(cpu("bench", "--backend")).isFalse();
     }
 

@@ -5,6 +5,7 @@ import dev.vitjava.model.ViTModel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -26,7 +27,18 @@ public final class LoadedModel {
     private final List<String> labels;
     private final Map<String, TensorSource.Info> tensors;
     private final Supplier<Preprocessing> reader;
+    private final PreprocessingOrigin preprocessingOrigin;
     private Preprocessing preprocessing;
+
+    /**
+     * Where {@link #preprocessing()} is read from, for reports that say where each field came from.
+     *
+     * @param prefix how to name a field of {@code fields} ({@code "config.json pretrained_cfg."}), or null when the
+     *               pipeline is the naming's default
+     * @param keys   the keys that config object sets (empty for the naming's default)
+     */
+    public record PreprocessingOrigin(String prefix, Set<String> keys) {
+    }
 
     /**
      * @param weightsFile  the weights file (or shard index)
@@ -39,10 +51,12 @@ public final class LoadedModel {
      * @param labels       class names, one per logit (never null; may be generic)
      * @param tensors      the checkpoint's tensor table in its own naming
      * @param reader       reads the model's preprocessing (called at most once)
+     * @param origin       where the reader reads it from
      */
     public LoadedModel(Path weightsFile, String format, List<String> notes, ModelFiles files, Naming naming,
             String configSource, ViTModel model, List<String> labels,
-            Map<String, TensorSource.Info> tensors, Supplier<Preprocessing> reader) {
+            Map<String, TensorSource.Info> tensors, Supplier<Preprocessing> reader,
+            PreprocessingOrigin origin) {
         this.weightsFile = weightsFile;
         this.format = format;
         this.notes = List.copyOf(notes);
@@ -53,6 +67,11 @@ public final class LoadedModel {
         this.labels = labels;
         this.tensors = tensors;
         this.reader = reader;
+        this.preprocessingOrigin = origin;
+    }
+
+    public PreprocessingOrigin preprocessingOrigin() {
+        return preprocessingOrigin;
     }
 
     public Path weightsFile() {

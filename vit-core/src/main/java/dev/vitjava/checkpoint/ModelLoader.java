@@ -6,7 +6,9 @@ import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Loads a ViT: {@link ModelFiles} finds the files, {@link Checkpoints} opens the weights as a
@@ -68,7 +70,25 @@ public final class ModelLoader {
         return new LoadedModel(weightsFile, st.format(), st.notes(), files, naming.naming(),
                 configFile != null ? configFile.toString() : "tensor shapes", new ViTModel(config, weights),
                 labels, st.tensors(), () -> PreprocessingReader.forModel(naming.naming(), config.imgHeight(),
-                        config.imgWidth(), config.inChans(), configJson, preprocessorJson));
+                        config.imgWidth(), config.inChans(), configJson, preprocessorJson),
+                preprocessingOrigin(configJson, preprocessorJson));
+    }
+
+    /** The object {@link PreprocessingReader#forModel} reads, chosen the same way. */
+    private static LoadedModel.PreprocessingOrigin preprocessingOrigin(JsonNode config, JsonNode preprocessorConfig) {
+        if (preprocessorConfig != null && preprocessorConfig.isObject()) {
+            return new LoadedModel.PreprocessingOrigin("preprocessor_config.json ", keys(preprocessorConfig));
+        }
+        if (config != null && config.path("pretrained_cfg").isObject()) {
+            return new LoadedModel.PreprocessingOrigin("config.json pretrained_cfg.", keys(config.get("pretrained_cfg")));
+        }
+        return new LoadedModel.PreprocessingOrigin(null, Set.of());
+    }
+
+    private static Set<String> keys(JsonNode object) {
+        Set<String> keys = new HashSet<>();
+        object.fieldNames().forEachRemaining(keys::add);
+        return Set.copyOf(keys);
     }
 
     /** The shape of a canonical tensor (its sources concatenated along dimension 0), or null when absent. */

@@ -2,29 +2,67 @@ package dev.vitjava.dataset;
 
 import java.util.List;
 
-/** Accumulates top-1/top-5 accuracy, per-class accuracy and a confusion matrix over a dataset. */
+/**
+ * Accumulates top-1/top-5 accuracy, per-class accuracy and a confusion matrix over a dataset. The dataset's classes
+ * (rows) map to the model's classes (predictions): by position, or through a table when they are matched by name.
+ */
 public final class Evaluation {
 
     private final List<String> classNames;
+    private final int[] targets;
     private final long[][] confusion;
     private long count;
     private long top1;
     private long top5;
 
+    /** Dataset class {@code c} is model class {@code c}. */
     public Evaluation(List<String> classNames, int numPredictedClasses) {
+        this(classNames, java.util.stream.IntStream.range(0, classNames.size()).toArray(), numPredictedClasses);
+    }
+
+    /** Dataset class {@code c} is model class {@code targets[c]}. */
+    public Evaluation(List<String> classNames, int[] targets, int numPredictedClasses) {
+        if (targets.length != classNames.size()) {
+            throw new IllegalArgumentException(targets.length + " targets for " + classNames.size() + " classes");
+        }
         this.classNames = classNames;
+        this.targets = targets.clone();
         this.confusion = new long[classNames.size()][numPredictedClasses];
     }
 
-    /** Records one sample: its true label and the predicted classes, best first (at least one). */
+    /**
+     * The model class of each dataset class when every class name is exactly one model label (case-insensitive),
+     * else null: ImageFolder folders named after the model's labels are matched by name, others by position.
+     */
+    public static int[] targetsByName(List<String> classNames, List<String> labels) {
+        int[] targets = new int[classNames.size()];
+        for (int c = 0; c < classNames.size(); c++) {
+            targets[c] = -1;
+            for (int m = 0; m < labels.size(); m++) {
+                if (labels.get(m).equalsIgnoreCase(classNames.get(c))) {
+                    if (targets[c] >= 0) {
+                        return null; // two labels of that name: ambiguous
+                    }
+                    targets[c] = m;
+                }
+            }
+            if (targets[c] < 0) {
+                return null;
+            }
+        }
+        return targets;
+    }
+
+    /** Records one sample: its dataset class and the predicted model classes, best first (at least one). */
     public void add(int label, int[] ranked) {
         count++;
         confusion[label][ranked[0]]++;
-        if (ranked[0] == label) {
+        int target = targets[label];
+        if (ranked[0] == target) {
             top1++;
         }
         for (int r = 0; r < Math.min(5, ranked.length); r++) {
-            if (ranked[r] == label) {
+            if (ranked[r] == target) {
                 top5++;
                 break;
             }
@@ -51,6 +89,11 @@ public final class Evaluation {
         return classNames;
     }
 
+    /** The model class that dataset class {@code label} is. */
+    public int target(int label) {
+        return targets[label];
+    }
+
     /** confusion[true][predicted] counts. */
     public long[][] confusion() {
         return confusion;
@@ -67,6 +110,7 @@ public final class Evaluation {
     /** Fraction of samples of class {@code label} predicted correctly (recall), NaN without samples. */
     public double classAccuracy(int label) {
         long n = support(label);
-        return n == 0 ? Double.NaN : (double) (label < confusion[label].length ? confusion[label][label] : 0) / n;
+        int target = targets[label];
+        return n == 0 ? Double.NaN : (double) (target < confusion[label].length ? confusion[label][target] : 0) / n;
     }
 }

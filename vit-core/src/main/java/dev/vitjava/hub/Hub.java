@@ -164,6 +164,11 @@ public final class Hub {
         throw new VitException("HF_ENDPOINT '" + endpoint + "' is not an http(s) URL such as https://huggingface.co");
     }
 
+    /** The hub's address ({@code HF_ENDPOINT}, default https://huggingface.co). */
+    public String endpoint() {
+        return endpoint;
+    }
+
     /** Whether {@code id} looks like {@code org/name} (and so is meant for the hub, not a local path). */
     public static boolean isRepoId(String id) {
         return REPO_ID.matcher(id).matches() && !id.endsWith(".safetensors");
@@ -488,8 +493,11 @@ public final class Hub {
             Files.move(partial, blob, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return;
         }
-        throw new VitException(label + ": download failed after " + settings.attempts + " tries: " + problem
-                + (Files.isRegularFile(partial) ? "; run again to resume" : ""));
+        long have = Files.isRegularFile(partial) ? Files.size(partial) : 0;
+        throw new VitException(label + ": download stopped after " + String.format(Locale.ROOT, "%.1f", have / 1e6)
+                + (meta.size >= 0 ? " of " + String.format(Locale.ROOT, "%.1f", meta.size / 1e6) : "") + " MB ("
+                + problem + ", " + settings.attempts + " tries)"
+                + (have > 0 ? "; run the command again to resume it" : ""));
     }
 
     /** A failure worth another try. */
@@ -686,6 +694,7 @@ public final class Hub {
         private final String label;
         private final long total;
         private long lastPrint;
+        private boolean drawn;
 
         Progress(PrintStream out, String label, long total) {
             this.out = out;
@@ -695,7 +704,7 @@ public final class Hub {
 
         void update(long done) {
             long now = System.nanoTime();
-            if (out != null && now - lastPrint > 200_000_000L) {
+            if (out != null && (!drawn || now - lastPrint > 200_000_000L)) {
                 lastPrint = now;
                 print(done);
             }
@@ -704,12 +713,21 @@ public final class Hub {
         void finish(long done) {
             if (out != null) {
                 print(done);
+                end();
+            }
+        }
+
+        /** Ends the bar's line, if one was drawn. */
+        void end() {
+            if (out != null && drawn) {
                 out.print('\n');
                 out.flush();
+                drawn = false;
             }
         }
 
         private void print(long done) {
+            drawn = true;
             String amount = String.format("%.1f MB", done / 1e6);
             if (total > 0) {
                 int width = 30;

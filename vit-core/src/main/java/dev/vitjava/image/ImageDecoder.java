@@ -25,8 +25,8 @@ import org.w3c.dom.NamedNodeMap;
 import org.w3c.dom.Node;
 
 /**
- * Reads JPEG, PNG, BMP, GIF and WebP files into the 8-bit pixels that PIL 9.4's {@code Image.open(f).convert(mode)}
- * gives, which is what timm, torchvision and Hugging Face pipelines start from.
+ * Reads JPEG, PNG, BMP, GIF, WebP and TIFF files into the 8-bit pixels that PIL 9.4's
+ * {@code Image.open(f).convert(mode)} gives, which is what timm, torchvision and Hugging Face pipelines start from.
  *
  * <p>ImageIO (with the TwelveMonkeys plugins) does the decompression; the colour handling is PIL's, done here on
  * the raw samples, never through Java2D colour management: embedded ICC profiles and gamma are ignored, as PIL
@@ -45,9 +45,9 @@ public final class ImageDecoder {
     /** PIL's {@code Image.MAX_IMAGE_PIXELS}: 1024 * 1024 * 1024 // 4 // 3. */
     public static final long DEFAULT_MAX_PIXELS = 89_478_485L;
 
-    private static final String SUPPORTED = "JPEG, PNG, BMP, GIF or WebP";
-    /** What PIL-exact decoding is implemented and tested for; ImageIO also offers TIFF, WBMP and others. */
-    private static final Set<String> SUPPORTED_FORMATS = Set.of("JPEG", "PNG", "BMP", "GIF", "WebP");
+    private static final String SUPPORTED = "JPEG, PNG, BMP, GIF, WebP or TIFF";
+    /** What PIL-exact decoding is implemented and tested for; ImageIO also offers WBMP and others. */
+    private static final Set<String> SUPPORTED_FORMATS = Set.of("JPEG", "PNG", "BMP", "GIF", "WebP", "TIFF");
 
     static {
         ImageIO.setUseCache(false);

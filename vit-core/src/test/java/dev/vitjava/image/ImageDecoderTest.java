@@ -160,10 +160,10 @@ class ImageDecoderTest {
     @Test
     void otherFormatsAreRefusedByName() throws IOException {
         java.awt.image.BufferedImage bi = new java.awt.image.BufferedImage(4, 3,
-                java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
-        Path tiff = tmp.resolve("scan.tif");
-        assertThat(javax.imageio.ImageIO.write(bi, "tiff", tiff.toFile())).isTrue();
-        assertThat(failure(new ImageDecoder(), tiff)).contains("TIFF images are not supported");
+                java.awt.image.BufferedImage.TYPE_BYTE_BINARY);
+        Path wbmp = tmp.resolve("fax.wbmp");
+        assertThat(javax.imageio.ImageIO.write(bi, "wbmp", wbmp.toFile())).isTrue();
+        assertThat(failure(new ImageDecoder(), wbmp)).contains("WBMP images are not supported");
     }
 
     @Test

@@ -10,7 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -63,6 +65,8 @@ final class FakeHub implements AutoCloseable {
     private final CountDownLatch released = new CountDownLatch(1);
     volatile Fault fault = Fault.NONE;
     final AtomicInteger modelGets = new AtomicInteger();
+    /** Range headers of the GET requests for the weights. */
+    final List<String> ranges = new CopyOnWriteArrayList<>();
     private final CountDownLatch modelHeads = new CountDownLatch(2);
 
     FakeHub(String repo, Map<String, byte[]> files) throws IOException {
@@ -149,6 +153,9 @@ final class FakeHub implements AutoCloseable {
             int from = 0;
             String range = ex.getRequestHeaders().getFirst("Range");
             if (range != null) {
+                if (model) {
+                    ranges.add(range);
+                }
                 from = Integer.parseInt(range.replaceAll("bytes=(\\d+)-", "$1"));
                 ex.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (body.length - 1) + "/"
                         + body.length);

@@ -123,7 +123,7 @@ class HostileHubTest {
 
     @Test
     void truncatedBodiesAreResumedOrRefusedNeverCached() throws IOException {
-        expectFailure(FakeHub.Fault.TRUNCATED_WITH_LENGTH, "run again to resume");
+        expectFailure(FakeHub.Fault.TRUNCATED_WITH_LENGTH, "run the command again to resume it");
         assertDownloaded(snapshotWith(FakeHub.Fault.NONE));
     }
 

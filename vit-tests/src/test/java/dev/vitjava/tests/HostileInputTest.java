@@ -40,8 +40,17 @@ class HostileInputTest {
     Path tmp;
 
     private static void expectError(String[] args, String... expected) {
+        expectExit(1, args, expected);
+    }
+
+    /** A bad option value: a usage error (exit 2, one line), as an unknown option is. */
+    private static void expectUsageError(String[] args, String... expected) {
+        expectExit(2, args, expected);
+    }
+
+    private static void expectExit(int code, String[] args, String... expected) {
         Cli r = Cli.run(args);
-        assertThat(r.exitCode()).as(String.join(" ", args) + "\n" + r.err()).isEqualTo(1);
+        assertThat(r.exitCode()).as(String.join(" ", args) + "\n" + r.err()).isEqualTo(code);
         assertThat(r.oneLineError()).as("one-line error, got: %s", r.err()).isTrue();
         assertThat(r.err()).contains(expected);
     }
@@ -127,15 +136,16 @@ class HostileInputTest {
             bias[3] = Float.NaN;
             t.put("head.bias", Tensor.of(bias, bias.length));
         });
-        expectError(args("classify", "--backend", "reference", "--model", nan.toString(), "--num-heads", "4", SAMPLE),
+        expectError(args("classify", "--backend", "reference", "--model", nan.toString(), "--num-heads", "4",
+                "--preset", "timm", SAMPLE), // a preset: no warning about guessing the preprocessing
                 SAMPLE, "non-finite logits");
         expectError(args("run", "--backend", "reference", "--model", nan.toString(), "--num-heads", "4",
                 "--input", Golden.dir("timm_tiny").resolve("input.safetensors").toString(),
                 "--output", tmp.resolve("out.safetensors").toString()), "non-finite logits");
         assertThat(tmp.resolve("out.safetensors")).doesNotExist();
-        expectError(args("classify", "--mean", "NaN", SAMPLE), "--mean", "NaN");
-        expectError(args("classify", "--std", "Infinity", SAMPLE), "--std", "Infinity");
-        expectError(args("classify", "--crop-pct", "NaN", SAMPLE), "--crop-pct");
+        expectUsageError(args("classify", "--mean", "NaN", SAMPLE), "--mean", "NaN");
+        expectUsageError(args("classify", "--std", "Infinity", SAMPLE), "--std", "Infinity");
+        expectUsageError(args("classify", "--crop-pct", "NaN", SAMPLE), "--crop-pct");
     }
 
     /** 8: output that cannot be written is a failure, and a closed output stops the run. */
@@ -159,7 +169,7 @@ class HostileInputTest {
     /** 9: sizes that would exhaust memory are refused before allocating. */
     @Test
     void absurdSizesAreRefusedBeforeAllocating() throws IOException {
-        expectError(args("classify", "--threads", "2147483647", SAMPLE), "--threads must be between 0");
+        expectUsageError(args("classify", "--threads", "2147483647", SAMPLE), "--threads must be between 0");
         expectError(args("bench", "--arch", "vit_tiny_patch16_224", "--num-classes", "2000000000"),
                 "beyond Java's array size");
         expectError(args("bench", "--arch", "vit_tiny_patch16_224", "--batch", "100000"), "batch of 100000");
@@ -246,8 +256,8 @@ class HostileInputTest {
     @Test
     void nonsenseIsNoLongerSilentlyAccepted() throws IOException {
         Path folder = imageFolder();
-        expectError(args("eval", folder.toString(), "--limit", "-1"), "--limit must be at least 1");
-        expectError(args("eval", folder.toString(), "--limit", "0"), "--limit must be at least 1");
+        expectUsageError(args("eval", folder.toString(), "--limit", "-1"), "--limit must be at least 1");
+        expectUsageError(args("eval", folder.toString(), "--limit", "0"), "--limit must be at least 1");
         Path hf = tmp.resolve("hf");
         Files.createDirectories(hf);
         Files.copy(Golden.dir("hf_tiny").resolve("model.safetensors"), hf.resolve("model.safetensors"));
@@ -281,7 +291,7 @@ class HostileInputTest {
         Files.createSymbolicLink(folder.resolve("c"), outside);
         Cli eval = Cli.run("eval", "--backend", "reference", "--format", "json", folder.toString());
         assertThat(eval.exitCode()).as(eval.err()).isZero();
-        assertThat(eval.out()).contains("\"count\":5").contains("\"name\":\"c\",\"count\":1");
+        assertThat(eval.out()).contains("\"count\":5").contains("\"name\":\"c\",\"model_index\":2,\"count\":1");
     }
 
     /** 13: a file name cannot forge output lines. */

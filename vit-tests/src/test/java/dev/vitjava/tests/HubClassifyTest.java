@@ -12,7 +12,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -50,8 +49,14 @@ class HubClassifyTest {
     }
 
     private Process start(boolean offline, String... args) throws IOException {
+        return start(offline, List.of(), args);
+    }
+
+    private Process start(boolean offline, List<String> jvmOptions, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "-jar", JAR.toString()));
+                "--add-modules", "jdk.incubator.vector"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-jar", JAR.toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put("HF_ENDPOINT", server.endpoint());
@@ -62,15 +67,20 @@ class HubClassifyTest {
 
     private static String[] result(Process p) throws IOException, InterruptedException {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        // the JVM's notice about the incubator module is not ours; the bar's \r stay as they are
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8)
+                .replaceAll("(?m)^WARNING: Using incubator modules: jdk.incubator.vector\r?\n", "");
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        // the JVM's notice about the incubator module is not ours
-        err = err.lines().filter(l -> !l.startsWith("WARNING: Using incubator modules")).collect(Collectors.joining("\n"));
         return new String[] {Integer.toString(p.exitValue()), out, err};
     }
 
     private String[] run(boolean offline, String... args) throws IOException, InterruptedException {
         return result(start(offline, args));
+    }
+
+    private String[] run(boolean offline, List<String> jvmOptions, String... args)
+            throws IOException, InterruptedException {
+        return result(start(offline, jvmOptions, args));
     }
 
     @Test
@@ -119,7 +129,7 @@ class HubClassifyTest {
         server.fault = FakeHub.Fault.TRAVERSAL_ETAG;
         String[] traversal = run(false, "inspect", "--model", "zalando/vit-fashion-mnist");
         assertThat(traversal[0]).isEqualTo("1");
-        assertThat(traversal[2]).contains("invalid ETag").doesNotContain("\n");
+        assertThat(traversal[2].strip()).contains("invalid ETag").doesNotContain("\n");
         try (Stream<Path> all = Files.walk(tmp)) {
             assertThat(all.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains("vit-escape"));
         }
@@ -135,5 +145,51 @@ class HubClassifyTest {
         assertThat(healed[1]).contains("parameters    678,730");
         assertThat(healed[2]).contains("damaged in the cache").contains("downloading it again");
         assertThat(server.modelGets.get()).isEqualTo(2);
+    }
+
+    /** The spellings people paste (all of them: ModelIdTest): timm's hf-hub: prefix, a model page URL, timm names. */
+    @Test
+    void hubSpellingsAndTimmNames() throws Exception {
+        for (String id : List.of("hf-hub:zalando/vit-fashion-mnist@main",
+                "https://huggingface.co/zalando/vit-fashion-mnist/tree/main")) {
+            String[] r = run(false, "inspect", "--no-tensors", "--model", id);
+            assertThat(r[0]).as("%s: %s", id, r[2]).isEqualTo("0");
+            assertThat(r[1]).contains("models--zalando--vit-fashion-mnist", "T-shirt/top, Trouser");
+        }
+        String[] timm = run(true, "inspect", "vit_base_patch16_224");
+        assertThat(timm[0]).isEqualTo("1");
+        assertThat(timm[2].strip()).as("the bare timm name is timm's default tag").isEqualTo(
+                "vit: timm/vit_base_patch16_224.augreg2_in21k_ft_in1k: not in the Hugging Face cache (" + cache
+                        + ") at revision main, and HF_HUB_OFFLINE is set");
+        String[] unknown = run(true, "inspect", "vit_huge_patch14_224");
+        assertThat(unknown[0]).isEqualTo("1");
+        assertThat(unknown[2].strip()).startsWith("vit: vit_huge_patch14_224: no such file, and not a timm ViT")
+                .contains("timm/vit_base_patch16_224.augreg2_in21k_ft_in1k");
+    }
+
+    /** A download cut off mid-file: the error has a line of its own after the bar, says so, and a rerun resumes. */
+    @Test
+    void interruptedDownloadSaysSoOnItsOwnLineAndResumes() throws Exception {
+        String sample = Path.of("..", "samples", "0000-ankle-boot.png").toString();
+        server.fault = FakeHub.Fault.TRUNCATED_WITH_LENGTH; // every try cut off
+        String[] cut = run(false, List.of("-Dvit.stderr.tty=true"), "inspect", "--no-tensors",
+                "zalando/vit-fashion-mnist");
+        assertThat(cut[0]).isEqualTo("1");
+        List<String> lines = List.of(cut[2].split("\n")); // \r separates the bar's frames within a line
+        // config.json's bar, one bar per try of model.safetensors (three), the error
+        assertThat(lines).as(cut[2]).hasSize(5);
+        assertThat(lines.subList(1, 4)).as("the bars were drawn")
+                .allMatch(l -> l.startsWith("\rzalando/vit-fashion-mnist/model.safetensors ["));
+        assertThat(lines.get(4)).startsWith("vit: zalando/vit-fashion-mnist/model.safetensors: download stopped after")
+                .endsWith("; run the command again to resume it");
+
+        server.fault = FakeHub.Fault.NONE;
+        server.ranges.clear();
+        String[] again = run(false, "classify", "-k", "1", "--backend", "reference", "--model",
+                "zalando/vit-fashion-mnist", sample);
+        assertThat(again[0]).as(again[2]).isEqualTo("0");
+        assertThat(again[1].strip()).as("the resumed file is whole").isEqualTo(sample + ": Ankle boot 0.7325");
+        assertThat(server.ranges).as("resumed, not restarted").hasSize(1).first().asString().matches("bytes=[1-9]\\d*-");
+        assertThat(again[2]).as("no bar when stderr is no terminal").isEmpty();
     }
 }

@@ -22,6 +22,7 @@ import java.nio.FloatBuffer;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -53,7 +54,17 @@ public final class CpuEngine implements InferenceEngine {
         }
 
         @Override
+        public Optional<String> unavailableReason() {
+            return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() ? Optional.empty()
+                    : Optional.of("this Java runs without the jdk.incubator.vector module; start it with --add-modules"
+                            + " jdk.incubator.vector (the vit launcher does), or use --backend reference");
+        }
+
+        @Override
         public String description() {
+            if (unavailableReason().isPresent()) {
+                return "Java Vector API";
+            }
             return "Java Vector API (" + VectorMath.S.vectorBitSize() + "-bit float vectors): packed register-tiled"
                     + " GEMM, fused attention, multi-threaded (--threads)";
         }

@@ -1,0 +1,95 @@
+package dev.vitjava.spark;
+
+import dev.vitjava.checkpoint.LoadedModel;
+import dev.vitjava.cli.ModelSpec;
+import dev.vitjava.engine.Backends;
+import dev.vitjava.engine.EngineOptions;
+import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.engine.TraceRequest;
+import dev.vitjava.image.Preprocessing;
+import dev.vitjava.tensor.Tensor;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * The model and engine of this JVM. A Spark executor runs many tasks, several at once and for many jobs; loading the
+ * model and starting an engine (its worker threads, packed weights, JIT warm-up) per task would cost more than the
+ * inference, so the first task that needs a model creates its engine here and every later task and job of this JVM
+ * reuses it. The engine gets as many threads as the executor has cores; concurrent tasks decode and preprocess in
+ * parallel and take turns on the engine, which uses all those cores for each batch.
+ */
+final class ExecutorModel {
+
+    /** What makes two engines interchangeable. */
+    private record Key(ModelSpec model, String backend, int threads) {
+    }
+
+    private static final Map<Key, ExecutorModel> ENGINES = new HashMap<>();
+
+    final LoadedModel loaded;
+    final Preprocessing preprocessing;
+    final InferenceEngine engine;
+
+    private ExecutorModel(Key key) {
+        Backends.find(key.backend).prepare(); // overlaps the cpu engine's warm-up with loading the model
+        this.loaded = key.model.load(null);
+        this.preprocessing = loaded.preprocessing();
+        this.engine = new Serialized(Backends.create(key.backend, loaded.model(),
+                EngineOptions.defaults().withThreads(key.threads > 0 ? key.threads : executorCores())));
+    }
+
+    /** This JVM's engine for the job's model and backend, created on first use; counts creations in {@code created}. */
+    static synchronized ExecutorModel get(JobOptions options, LongAccumulator created) {
+        Key key = new Key(options.model(), options.backend(), options.threads());
+        ExecutorModel m = ENGINES.get(key);
+        if (m == null) {
+            m = new ExecutorModel(key);
+            ENGINES.put(key, m);
+            created.add(1);
+        }
+        return m;
+    }
+
+    private static final Pattern LOCAL = Pattern.compile("local(?:\\[(\\d+|\\*)(?:,\\d+)?])?");
+
+    /**
+     * The cores this executor runs tasks on: N for {@code local[N]} (the driver is the only executor), else
+     * {@code spark.executor.cores}, else the machine's processors (standalone and YARN without that setting).
+     */
+    static int executorCores() {
+        SparkEnv env = SparkEnv.get();
+        SparkConf conf = env != null ? env.conf() : new SparkConf();
+        int machine = Runtime.getRuntime().availableProcessors();
+        Matcher local = LOCAL.matcher(conf.get("spark.master", ""));
+        if (local.matches()) {
+            String n = local.group(1);
+            return n == null ? 1 : n.equals("*") ? machine : Integer.parseInt(n);
+        }
+        return conf.getInt("spark.executor.cores", machine);
+    }
+
+    /** Engines need not be thread-safe; the tasks of one executor take turns. */
+    private record Serialized(InferenceEngine engine) implements InferenceEngine {
+        @Override
+        public String name() {
+            return engine.name();
+        }
+
+        @Override
+        public Result forward(Tensor pixels, TraceRequest trace) {
+            synchronized (this) {
+                return engine.forward(pixels, trace);
+            }
+        }
+
+        @Override
+        public int threads() {
+            return engine.threads();
+        }
+    }
+}

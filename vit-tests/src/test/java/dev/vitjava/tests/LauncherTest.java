@@ -1,0 +1,253 @@
+package dev.vitjava.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The command as people start it, in separate processes: the {@code vit} launcher under a pseudo-terminal
+ * ({@code script}), {@code java -jar vit.jar} without the vector module, stderr to a file, stdin as an image, and
+ * the launcher's rebuild decision.
+ */
+class LauncherTest {
+
+    static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+    static final Path JAR = ROOT.resolve("vit-cli/target/vit.jar");
+    static final Path SAMPLE = ROOT.resolve("samples/0000-ankle-boot.png");
+    /** One frame of the classify progress bar: a carriage return, then the bar. */
+    static final Pattern FRAME = Pattern.compile("\r(classify \\[[# ]+] (\\d+)/(\\d+))");
+
+    @TempDir
+    Path tmp;
+
+    record Run(int exitCode, String out, String err) {
+    }
+
+    static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    static boolean hasScript() {
+        return Files.isExecutable(Path.of("/usr/bin/script"));
+    }
+
+    /** Runs a command with stdin from {@code stdin} (or nothing), collecting stdout and stderr. */
+    static Run run(List<String> command, Path stdin, Map<String, String> env) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().putAll(env);
+        pb.redirectInput(stdin != null ? ProcessBuilder.Redirect.from(stdin.toFile()) : ProcessBuilder.Redirect.PIPE);
+        Process p = pb.start();
+        if (stdin == null) {
+            p.getOutputStream().close();
+        }
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Thread errReader = Thread.ofVirtual().start(() -> copy(p.getErrorStream(), err));
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("finished: %s", command).isTrue();
+        errReader.join();
+        return new Run(p.exitValue(), out, err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static void copy(InputStream in, OutputStream out) {
+        try {
+            in.transferTo(out);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static String quote(Object s) {
+        return "'" + s.toString().replace("'", "'\\''") + "'";
+    }
+
+    /**
+     * The launcher shows the progress bar while the run goes on: under a pseudo-terminal, with stdout to a file, the
+     * run stops at the last image (stdin, fed only once a frame of the bar has arrived), so a bar held back by a
+     * buffer until the end fails the test rather than making it slow.
+     */
+    @Test
+    void progressBarIsLiveThroughTheLauncherAndDecidedByStderr() throws Exception {
+        assumeThat(hasScript()).as("util-linux script").isTrue();
+        Path fifo = tmp.resolve("image.fifo");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        Path out = tmp.resolve("out.txt");
+        String inner = "cat " + quote(fifo) + " | " + quote(ROOT.resolve("vit")) + " classify --backend reference --batch 1 -k 1 "
+                + quote(ROOT.resolve("samples")) + " - > " + quote(out);
+        Process p = new ProcessBuilder("script", "-qfec", inner, "/dev/null").start();
+        ByteArrayOutputStream terminal = new ByteArrayOutputStream();
+        Thread reader = Thread.ofVirtual().start(() -> copy(p.getInputStream(), terminal));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!FRAME.matcher(terminal.toString(StandardCharsets.UTF_8)).find() && p.isAlive()
+                && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        String beforeStdin = terminal.toString(StandardCharsets.UTF_8);
+        try (OutputStream image = Files.newOutputStream(fifo)) {
+            Files.copy(SAMPLE, image);
+        }
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        reader.join();
+        assertThat(FRAME.matcher(beforeStdin).find()).as("a frame of the bar before the run ended: %s", beforeStdin)
+                .isTrue();
+        assertThat(p.exitValue()).as(terminal.toString(StandardCharsets.UTF_8)).isZero();
+
+        String shown = terminal.toString(StandardCharsets.UTF_8);
+        Matcher frames = FRAME.matcher(shown);
+        List<String> seen = new ArrayList<>();
+        while (frames.find()) {
+            seen.add(frames.group(1));
+            assertThat(frames.group(3)).isEqualTo("31");
+        }
+        assertThat(seen.size()).as("redraws: %s", seen).isGreaterThanOrEqualTo(2);
+        assertThat(seen.get(seen.size() - 1)).endsWith("31/31");
+        assertThat(shown).doesNotContain("WARNING").doesNotContain("Exception");
+        List<String> lines = Files.readAllLines(out);
+        assertThat(lines).hasSize(31).last().isEqualTo("-: Ankle boot 0.7325");
+        assertThat(String.join("\n", lines)).doesNotContain("\r");
+    }
+
+    /** stderr to a file never gets \r frames, even when stdin and stdout are a terminal. */
+    @Test
+    void stderrToAFileGetsNoFrames() throws Exception {
+        assumeThat(hasScript()).as("util-linux script").isTrue();
+        Path err = tmp.resolve("err.log");
+        String inner = quote(ROOT.resolve("vit")) + " classify --backend reference --batch 1 "
+                + quote(ROOT.resolve("samples")) + " 2> "
+                + quote(err);
+        Run r = run(List.of("script", "-qfec", inner, "/dev/null"), null, Map.of());
+        assertThat(r.exitCode()).as(r.out()).isZero();
+        assertThat(r.out()).contains("0000-ankle-boot.png: Ankle boot 0.7325");
+        assertThat(Files.readString(err)).doesNotContain("\r").doesNotContain("classify [");
+    }
+
+    /**
+     * {@code java -jar vit.jar} without {@code --add-modules jdk.incubator.vector} restarts itself with it: the cpu
+     * engine runs, stdin reaches the image reader, stderr (a file) stays clean, and exit codes pass through.
+     */
+    @Test
+    void plainJavaJarRunsWithStdinAndExitCodes() throws Exception {
+        Run ok = run(List.of(java(), "-jar", JAR.toString(), "classify", "-k", "1", "--backend", "cpu", "-"), SAMPLE,
+                Map.of());
+        assertThat(ok.exitCode()).as(ok.err()).isZero();
+        assertThat(ok.out().strip()).isEqualTo("-: Ankle boot 0.7325");
+        assertThat(ok.err()).isEmpty();
+
+        Run usage = run(List.of(java(), "-jar", JAR.toString(), "classify", "--top-k", "0", SAMPLE.toString()), null,
+                Map.of());
+        assertThat(usage.exitCode()).isEqualTo(2);
+        assertThat(usage.err().strip()).startsWith("vit classify: ").doesNotContain("\n").doesNotContain("WARNING");
+
+        Run bad = run(List.of(java(), "-jar", JAR.toString(), "classify", "--backend", "reference", "-"),
+                Files.createFile(tmp.resolve("empty")), Map.of());
+        assertThat(bad.exitCode()).isEqualTo(1);
+        assertThat(bad.err().strip()).isEqualTo("vit: stdin: empty file, not an image");
+    }
+
+    /**
+     * A Java that runs without the vector module and cannot restart with it (simulated with the restart's own loop
+     * guard) runs the default backend's commands on the reference engine, saying so in one line.
+     */
+    @Test
+    void withoutTheVectorModuleTheReferenceEngineRuns() throws Exception {
+        Run r = run(List.of(java(), "-Dvit.relaunched=true", "-jar", JAR.toString(), "classify", "-k", "1",
+                SAMPLE.toString()), null, Map.of());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out().strip()).isEqualTo(SAMPLE + ": Ankle boot 0.7325");
+        assertThat(r.err().strip()).isEqualTo("vit: running on the reference engine (slower): the cpu backend is not"
+                + " available: this Java runs without the jdk.incubator.vector module; start it with --add-modules"
+                + " jdk.incubator.vector (the vit launcher does), or use --backend reference");
+        Run cpu = run(List.of(java(), "-Dvit.relaunched=true", "-jar", JAR.toString(), "classify", "--backend", "cpu",
+                SAMPLE.toString()), null, Map.of());
+        assertThat(cpu.exitCode()).as("asked for by name: an error").isEqualTo(1);
+        assertThat(cpu.err().strip()).startsWith("vit: backend 'cpu' is not available: this Java runs without");
+    }
+
+    /** Under a terminal, the relaunched JVM's bar still shows (it is told stderr is a terminal) without the notice. */
+    @Test
+    void plainJavaJarShowsTheBarOnATerminal() throws Exception {
+        assumeThat(hasScript()).as("util-linux script").isTrue();
+        Path out = tmp.resolve("out.txt");
+        String inner = quote(java()) + " -jar " + quote(JAR) + " classify --backend reference --batch 4 " + quote(ROOT.resolve("samples"))
+                + " > " + quote(out);
+        Run r = run(List.of("script", "-qfec", inner, "/dev/null"), null, Map.of());
+        assertThat(r.exitCode()).as(r.out()).isZero();
+        assertThat(FRAME.matcher(r.out()).find()).as(r.out()).isTrue();
+        assertThat(r.out()).doesNotContain("WARNING");
+        assertThat(Files.readAllLines(out)).hasSize(30);
+    }
+
+    /** The launcher rebuilds for vit-core or vit-cli changes, and for vit-tornado only with a TornadoVM SDK set. */
+    @Test
+    void launcherRebuildsOnlyForWhatGoesIntoTheJar() throws Exception {
+        Path root = tmp.resolve("checkout");
+        Files.createDirectories(root.resolve("scripts"));
+        Files.copy(ROOT.resolve("vit"), root.resolve("vit"));
+        Files.copy(ROOT.resolve("scripts/jdk.sh"), root.resolve("scripts/jdk.sh"));
+        Path log = root.resolve("build.log");
+        Files.writeString(root.resolve("build"), "#!/bin/sh\necho \"$@\" >> " + quote(log) + "\nexit 3\n");
+        root.resolve("build").toFile().setExecutable(true);
+        root.resolve("vit").toFile().setExecutable(true);
+        Instant old = Instant.now().minusSeconds(3600);
+        List<Path> sources = new ArrayList<>();
+        for (String m : List.of("vit-core", "vit-cli", "vit-tornado")) {
+            Path src = Files.createDirectories(root.resolve(m).resolve("src/main/java")).resolve("A.java");
+            Files.writeString(src, "class A {}");
+            Files.writeString(root.resolve(m).resolve("pom.xml"), "<project/>");
+            sources.add(src);
+        }
+        Files.writeString(root.resolve("pom.xml"), "<project/>");
+        Files.createDirectories(root.resolve("vit-cli/target"));
+        Files.copy(JAR, root.resolve("vit-cli/target/vit.jar"));
+        try (var all = Files.walk(root)) {
+            for (Path f : all.toList()) {
+                if (!f.endsWith("vit.jar")) {
+                    Files.setLastModifiedTime(f, FileTime.from(old));
+                }
+            }
+        }
+        List<String> version = List.of(root.resolve("vit").toString(), "--version");
+        Map<String, String> noSdk = Map.of("TORNADOVM_HOME", "");
+
+        Files.setLastModifiedTime(sources.get(2), FileTime.from(Instant.now().plusSeconds(60)));
+        Run tornadoOnly = run(version, null, noSdk);
+        assertThat(tornadoOnly.exitCode()).as(tornadoOnly.err()).isZero();
+        assertThat(tornadoOnly.out()).startsWith("vit ");
+        assertThat(log).doesNotExist();
+
+        Run withSdk = run(version, null, Map.of("TORNADOVM_HOME", tmp.toString()));
+        assertThat(withSdk.exitCode()).isEqualTo(1);
+        assertThat(withSdk.err()).contains("building the CLI", "build failed");
+        assertThat(log).exists();
+        Files.delete(log);
+
+        Files.setLastModifiedTime(sources.get(0), FileTime.from(Instant.now().plusSeconds(60)));
+        Run core = run(version, null, noSdk);
+        assertThat(core.exitCode()).isEqualTo(1);
+        assertThat(log).exists();
+    }
+
+    /** Maven's own libraries call sun.misc.Unsafe, which JDK 24+ warns about; ./build keeps that out. */
+    @Test
+    void buildOutputHasNoUnsafeWarnings() throws Exception {
+        Run r = run(List.of(ROOT.resolve("build").toString(), "-q", "-o", "-N", "validate"), null, Map.of());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out() + r.err()).doesNotContain("sun.misc.Unsafe");
+    }
+}
