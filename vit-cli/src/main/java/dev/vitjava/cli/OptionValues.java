@@ -19,12 +19,7 @@ final class OptionValues {
     static final class Positive implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
-            long v = whole(value);
-            if (v < 1 || v > Integer.MAX_VALUE) {
-                throw new TypeConversionException("must be a whole number from 1 to " + Integer.MAX_VALUE + ", not "
-                        + value);
-            }
-            return (int) v;
+            return between(value, 1, Integer.MAX_VALUE);
         }
     }
 
@@ -32,12 +27,7 @@ final class OptionValues {
     static final class NonNegative implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
-            long v = whole(value);
-            if (v < 0 || v > Integer.MAX_VALUE) {
-                throw new TypeConversionException("must be a whole number from 0 to " + Integer.MAX_VALUE + ", not "
-                        + value);
-            }
-            return (int) v;
+            return between(value, 0, Integer.MAX_VALUE);
         }
     }
 
@@ -45,12 +35,7 @@ final class OptionValues {
     static final class BatchSize implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
-            long v = whole(value);
-            if (v < 1 || v > BatchRunner.MAX_BATCH) {
-                throw new TypeConversionException("must be a whole number from 1 to " + BatchRunner.MAX_BATCH
-                        + ", not " + value);
-            }
-            return (int) v;
+            return between(value, 1, BatchRunner.MAX_BATCH);
         }
     }
 
@@ -122,6 +107,14 @@ final class OptionValues {
                 throw new TypeConversionException(e.getMessage());
             }
         }
+    }
+
+    private static int between(String value, int min, int max) {
+        long v = whole(value);
+        if (v < min || v > max) {
+            throw new TypeConversionException("must be a whole number from " + min + " to " + max + ", not " + value);
+        }
+        return (int) v;
     }
 
     private static long whole(String value) {
