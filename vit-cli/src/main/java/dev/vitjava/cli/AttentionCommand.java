@@ -117,7 +117,7 @@ final class AttentionCommand implements Callable<Integer> {
         } catch (VitException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        List<Path> files = ClassifyCommand.expand(paths);
+        List<Path> files = ClassifyCommand.expand(paths, spec.commandLine().getErr());
         engineOptions.prepare();
         LoadedModel model = modelOptions.load();
         ViTConfig c = model.model().config();

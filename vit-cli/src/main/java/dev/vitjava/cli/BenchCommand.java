@@ -8,6 +8,7 @@ import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.checkpoint.SafetensorsWriter;
 import dev.vitjava.engine.DeviceProfile;
 import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.engine.MemoryEstimate;
 import dev.vitjava.engine.Profile;
 import dev.vitjava.model.RandomWeights;
 import dev.vitjava.model.StandardArchitectures;
@@ -40,6 +41,9 @@ import picocli.CommandLine.Spec;
         description = {"Benchmark a backend: ms per image, images/s, GFLOP/s, time per stage.",
             "Without --model, --arch NAME (e.g. vit_base_patch16_224) builds random weights."})
 final class BenchCommand implements Callable<Integer> {
+
+    /** Passes beyond this take days on any model: a typo, not a benchmark. */
+    private static final int MAX_PASSES = 1_000_000;
 
     @Mixin
     ModelOptions modelOptions;
@@ -95,6 +99,7 @@ final class BenchCommand implements Callable<Integer> {
         if (arch != null) {
             ViTConfig config = StandardArchitectures.byName(arch, numClasses).orElseThrow(() -> new VitException(
                     "unknown architecture '" + arch + "' (expected e.g. vit_base_patch16_224 or vit_b_16)"));
+            MemoryEstimate.checkWeights(config);
             model = new ViTModel(config, RandomWeights.create(config, seed));
             modelName = arch + " (random weights)";
             if (saveWeights != null) {
@@ -113,6 +118,8 @@ final class BenchCommand implements Callable<Integer> {
         model = null; // the engine keeps what it needs; let the source weights go
         long t2 = System.nanoTime();
         try (engine) {
+            MemoryEstimate.checkForward(c, batch, (long) c.inChans() * c.imgHeight() * c.imgWidth(), c.numTokens(),
+                    false, false);
             Tensor pixels = RandomWeights.pixels(seed + 1, batch, c.inChans(), c.imgHeight(), c.imgWidth());
             engine.forward(pixels, false);
             long t3 = System.nanoTime();
@@ -139,8 +146,16 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Usage errors (exit code 2) before any work. */
     private void validate() {
-        if (warmup < 0) {
-            throw new ParameterException(spec.commandLine(), "--warmup must not be negative, got " + warmup);
+        if (iters > MAX_PASSES) {
+            throw new ParameterException(spec.commandLine(), "--iters must be between 1 and " + MAX_PASSES + ", got "
+                    + iters);
+        }
+        if (warmup < 0 || warmup > MAX_PASSES) {
+            throw new ParameterException(spec.commandLine(), "--warmup must be between 0 and " + MAX_PASSES + ", got "
+                    + warmup);
+        }
+        if (numClasses < 1) {
+            throw new ParameterException(spec.commandLine(), "--num-classes must be at least 1, got " + numClasses);
         }
         if (!format.equals("text") && !format.equals("json")) {
             throw new ParameterException(spec.commandLine(), "unknown --format '" + format

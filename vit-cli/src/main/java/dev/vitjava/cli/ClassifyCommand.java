@@ -13,6 +13,7 @@ import dev.vitjava.engine.Predictions;
 import dev.vitjava.engine.Predictions.Ranked;
 import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.Preprocessing;
+import dev.vitjava.io.Printable;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,7 +68,7 @@ final class ClassifyCommand implements Callable<Integer> {
     int topK;
 
     @Option(names = {"-b", "--batch", "--batch-size"}, paramLabel = "B", defaultValue = "16",
-            converter = OptionValues.Positive.class, description = "Images per batch (default: ${DEFAULT-VALUE}).")
+            converter = OptionValues.BatchSize.class, description = "Images per batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
@@ -82,7 +83,10 @@ final class ClassifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<Path> files = expand(paths);
+        PrintWriter err = spec.commandLine().getErr();
+        List<String> problems = new ArrayList<>();
+        List<Path> files = expand(paths, problems);
+        problems.forEach(p -> err.println("vit: " + p));
         engineOptions.prepare();
         LoadedModel model = modelOptions.load();
         List<String> labels = labelsFile != null
@@ -90,21 +94,22 @@ final class ClassifyCommand implements Callable<Integer> {
         Preprocessing preprocessing = preprocessOptions.forModel(model);
         Function<Path, DecodedImage> reader = preprocessOptions.reader(preprocessing);
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         if (format == Format.csv) {
             out.println("file,rank,index,label,prob");
         }
-        int[] failures = {0};
+        int[] failures = {problems.size()};
         try (InferenceEngine engine = engineOptions.create(model.model());
              Progress progress = new Progress("classify", files.size(), quiet)) {
-            new BatchRunner(engine, preprocessing, batch).run(files.size(),
+            new BatchRunner(engine, preprocessing, preprocessOptions.maxPixels, batch).run(files.size(),
                     i -> reader.apply(files.get(i)),
+                    i -> files.get(i).toString(),
                     (i, probs, error) -> {
                         if (error != null) {
                             failures[0]++;
-                            err.println("vit: " + error.getMessage());
+                            err.println("vit: " + Printable.escape(error.getMessage()));
                         } else {
                             print(out, files.get(i).toString(), Predictions.topK(probs, labels, topK));
+                            Output.check(out); // a closed pipe (| head) stops the run
                         }
                     }, progress::advance);
         }
@@ -126,9 +131,9 @@ final class ClassifyCommand implements Callable<Integer> {
         }
     }
 
-    /** {@code FILE: LABEL PROB | LABEL PROB | ...} */
+    /** {@code FILE: LABEL PROB | LABEL PROB | ...}, control characters in the file name escaped. */
     static String textLine(String file, List<Ranked> top) {
-        return file + ": " + top.stream()
+        return Printable.escape(file) + ": " + top.stream()
                 .map(r -> r.label() + " " + String.format(Locale.ROOT, "%.4f", r.prob()))
                 .collect(Collectors.joining(" | "));
     }
@@ -142,21 +147,31 @@ final class ClassifyCommand implements Callable<Integer> {
         return line;
     }
 
-    /** A CSV field, quoted when it holds a comma, quote or newline. */
+    /** A CSV field, quoted when it holds a comma, quote or line break. */
     static String csv(String s) {
-        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+        return s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r")
+                ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
 
-    /** Files as given, directories expanded to the images under them (sorted). */
-    static List<Path> expand(List<Path> paths) {
+    /** {@link #expand(List, List)}, reporting what cannot be listed on {@code err} (one line each). */
+    static List<Path> expand(List<Path> paths, PrintWriter err) {
+        List<String> problems = new ArrayList<>();
+        List<Path> files = expand(paths, problems);
+        problems.forEach(p -> err.println("vit: " + p));
+        return files;
+    }
+
+    /** Files as given, directories expanded to the images under them (sorted); what cannot be listed goes to problems. */
+    static List<Path> expand(List<Path> paths, List<String> problems) {
         List<Path> files = new ArrayList<>();
         for (Path p : paths) {
             if (Files.isDirectory(p)) {
-                List<Path> found = ImageFolderDataset.imagesUnder(p);
-                if (found.isEmpty()) {
+                ImageFolderDataset.Listing found = ImageFolderDataset.imagesUnder(p);
+                problems.addAll(found.problems());
+                if (found.files().isEmpty() && found.problems().isEmpty()) {
                     throw new VitException(p + ": no image files in this directory");
                 }
-                files.addAll(found);
+                files.addAll(found.files());
             } else {
                 files.add(p);
             }

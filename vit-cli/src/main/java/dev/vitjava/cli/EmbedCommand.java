@@ -81,7 +81,7 @@ final class EmbedCommand implements Callable<Integer> {
             throw new VitException("--batch must be at least 1, not " + batch);
         }
         EmbeddingWriter.Format fmt = format != null ? format : EmbeddingWriter.Format.of(output);
-        List<Path> files = ClassifyCommand.expand(paths);
+        List<Path> files = ClassifyCommand.expand(paths, spec.commandLine().getErr());
         engineOptions.prepare();
         LoadedModel model = modelOptions.load();
         ViTConfig c = model.model().config();
@@ -99,8 +99,8 @@ final class EmbedCommand implements Callable<Integer> {
         EmbeddingWriter[] writer = {null};
         try (InferenceEngine engine = engineOptions.create(model.model());
              Progress progress = new Progress("embed", files.size(), quiet)) {
-            new BatchRunner(engine, preprocessing, batch).run(files.size(),
-                    i -> decoder.decode(files.get(i), preprocessing.mode()),
+            new BatchRunner(engine, preprocessing, decoder.maxPixels(), batch).run(files.size(),
+                    i -> decoder.decode(files.get(i), preprocessing.mode()), i -> files.get(i).toString(),
                     pool == Pool.cls ? TraceRequest.NONE : TraceRequest.keys(List.of(tokensKey)),
                     (i, result, row, error) -> {
                         if (error != null) {

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -24,6 +25,7 @@ final class EngineOptionsMixin {
     private static final String BACKEND = "--backend";
     private static final String DEFAULT_BACKEND = "cpu";
     private static final String FALLBACK_BACKEND = "reference";
+    private static final int MAX_THREADS_PER_CPU = 8;
 
     @Spec(Spec.Target.MIXEE)
     CommandSpec command;
@@ -101,10 +103,21 @@ final class EngineOptionsMixin {
 
     /** Starts the backend's model-independent preparation, so it overlaps loading the model. */
     void prepare() {
+        checkThreads();
         provider().prepare();
     }
 
+    /** More threads than a few per core only cost memory (a stack and buffers each) and time. */
+    private void checkThreads() {
+        int max = MAX_THREADS_PER_CPU * Runtime.getRuntime().availableProcessors();
+        if (threads < 0 || threads > max) {
+            throw new ParameterException(command.commandLine(), "--threads must be between 0 (one per core) and " + max
+                    + " (" + MAX_THREADS_PER_CPU + " per core), not " + threads);
+        }
+    }
+
     InferenceEngine create(ViTModel model) {
+        checkThreads();
         return provider().create(model, EngineOptions.defaults().withThreads(threads).with("device", device)
                 .with("precision", precision).with("device-memory", deviceMemory)
                 .with("fast-math", flag(fastMath)).with("cuda-graph", flag(cudaGraph))

@@ -10,9 +10,11 @@ import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.Predictions;
 import dev.vitjava.image.Preprocessing;
+import dev.vitjava.io.Printable;
+import dev.vitjava.io.SafeFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,6 +23,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -64,7 +67,7 @@ final class EvalCommand implements Callable<Integer> {
     boolean confusion;
 
     @Option(names = {"-b", "--batch", "--batch-size"}, paramLabel = "B", defaultValue = "64",
-            converter = OptionValues.Positive.class, description = "Images per batch (default: ${DEFAULT-VALUE}).")
+            converter = OptionValues.BatchSize.class, description = "Images per batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N samples.")
@@ -75,8 +78,11 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (batch < 1) {
-            throw new VitException("--batch must be at least 1, not " + batch);
+        if (limit != null && limit < 1) {
+            throw new ParameterException(spec.commandLine(), "--limit must be at least 1, not " + limit);
+        }
+        if (predictions != null) {
+            SafeFiles.requireWritableTarget(predictions); // before the run, not after it
         }
         engineOptions.prepare();
         LoadedModel model = modelOptions.load();
@@ -100,30 +106,32 @@ final class EvalCommand implements Callable<Integer> {
                         + " classes");
             }
         }
-        int count = limit == null ? data.size() : Math.max(0, Math.min(limit, data.size()));
+        int count = limit == null ? data.size() : Math.min(limit, data.size());
         Evaluation eval = targets != null ? new Evaluation(data.classNames(), targets, numClasses)
                 : new Evaluation(data.classNames(), numClasses);
-        int[] failures = {0};
         PrintWriter err = spec.commandLine().getErr();
+        List<String> problems = data instanceof ImageFolderDataset images ? images.problems() : List.of();
+        problems.forEach(p -> err.println("vit: " + p));
+        int[] failures = {problems.size()};
+        StringBuilder rows = new StringBuilder("index,label,pred,prob\n");
         try (InferenceEngine engine = engineOptions.create(model.model());
-             Progress progress = new Progress("eval", count, quiet);
-             Writer preds = predictions == null ? Writer.nullWriter() : Files.newBufferedWriter(predictions)) {
-            preds.write("index,label,pred,prob\n");
-            new BatchRunner(engine, preprocessing, batch).run(count, data::image, (i, probs, error) -> {
-                if (error != null) {
-                    failures[0]++;
-                    err.println("vit: " + error.getMessage());
-                    return;
-                }
-                List<Predictions.Ranked> top = Predictions.topK(probs, model.labels(), 5);
-                eval.add(data.label(i), top.stream().mapToInt(Predictions.Ranked::index).toArray());
-                try {
-                    preds.write(i + "," + eval.target(data.label(i)) + "," + top.get(0).index() + ","
-                            + top.get(0).prob() + "\n");
-                } catch (IOException e) {
-                    throw new VitException(predictions + ": cannot write: " + e.getMessage());
-                }
-            }, progress::advance);
+             Progress progress = new Progress("eval", count, quiet)) {
+            new BatchRunner(engine, preprocessing, preprocessOptions.maxPixels, batch).run(count, data::image,
+                    data::name,
+                    (i, probs, error) -> {
+                        if (error != null) {
+                            failures[0]++;
+                            err.println("vit: " + Printable.escape(error.getMessage()));
+                            return;
+                        }
+                        List<Predictions.Ranked> top = Predictions.topK(probs, model.labels(), 5);
+                        eval.add(data.label(i), top.stream().mapToInt(Predictions.Ranked::index).toArray());
+                        rows.append(i).append(',').append(eval.target(data.label(i))).append(',')
+                                .append(top.get(0).index()).append(',').append(top.get(0).prob()).append('\n');
+                    }, progress::advance);
+        }
+        if (predictions != null) {
+            SafeFiles.writeAtomically(predictions, o -> o.write(rows.toString().getBytes(StandardCharsets.UTF_8)));
         }
         new EvalReport(dataset.toString(), eval, failures[0], matching, confusion)
                 .print(spec.commandLine().getOut(), format);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vitjava.dataset.Evaluation;
+import dev.vitjava.io.Printable;
 import java.io.PrintWriter;
 import java.util.Locale;
 
@@ -55,7 +56,7 @@ public record EvalReport(String dataset, Evaluation eval, int failed, String mat
 
     private void text(PrintWriter out) {
         Evaluation e = eval;
-        out.printf(Locale.ROOT, "dataset  %s%n", dataset);
+        out.printf(Locale.ROOT, "dataset  %s%n", Printable.escape(dataset));
         out.printf(Locale.ROOT, "images   %d%s%n", e.count(), failed > 0 ? " (" + failed + " unreadable, skipped)" : "");
         out.printf(Locale.ROOT, "classes  %s%n", switch (matching) {
             case "name" -> "matched to the model's labels by folder name";
@@ -67,13 +68,14 @@ public record EvalReport(String dataset, Evaluation eval, int failed, String mat
         int width = Math.max(5, e.classNames().stream().mapToInt(String::length).max().orElse(5));
         out.printf(Locale.ROOT, "%-" + width + "s  %8s  %6s%n", "class", "accuracy", "count");
         for (int c = 0; c < e.classNames().size(); c++) {
-            out.printf(Locale.ROOT, "%-" + width + "s  %7.2f%%  %6d%n", e.classNames().get(c),
+            out.printf(Locale.ROOT, "%-" + width + "s  %7.2f%%  %6d%n", Printable.escape(e.classNames().get(c)),
                     100 * e.classAccuracy(c), e.support(c));
         }
         if (confusion) {
             out.printf("%nconfusion matrix (rows: true class, columns: predicted class index)%n");
             for (int c = 0; c < e.confusion().length; c++) {
-                StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-" + width + "s", e.classNames().get(c)));
+                StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-" + width + "s",
+                        Printable.escape(e.classNames().get(c))));
                 for (long v : e.confusion()[c]) {
                     row.append(String.format(Locale.ROOT, " %5d", v));
                 }

@@ -3,6 +3,7 @@ package dev.vitjava.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.checkpoint.TensorSource;
 import dev.vitjava.model.ViTConfig;
@@ -48,6 +49,9 @@ final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (model != null) {
+            if (modelOptions.model != null) {
+                throw new VitException("give the model once: as MODEL or with --model, not both");
+            }
             modelOptions.model = model;
         }
         LoadedModel m = modelOptions.load();

@@ -1,12 +1,17 @@
 package dev.vitjava.cli;
 
 import dev.vitjava.VitException;
+import dev.vitjava.checkpoint.MappedFaults;
+import dev.vitjava.io.Printable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
 /**
@@ -60,19 +65,42 @@ public final class Main {
             }
             return cmd.getCommandSpec().exitCodeOnInvalidInput();
         });
-        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            boolean known = ex instanceof VitException;
-            cmd.getErr().println("vit: " + (known ? "" : "internal error: ") + oneLine(ex));
-            if (main.verbose || !known) {
-                if (main.verbose) {
-                    ex.printStackTrace(cmd.getErr());
-                } else {
-                    cmd.getErr().println("(run with --verbose for details)");
-                }
-            }
+        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> report(ex, cmd, main.verbose));
+        int code;
+        try {
+            code = cli.execute(args);
+        } catch (Error e) { // picocli hands only Exceptions to the handler: out of memory, a mapped-file fault
+            List<CommandLine> parsed = cli.getParseResult() == null ? List.of() : cli.getParseResult().asCommandLineList();
+            code = report(e, parsed.isEmpty() ? cli : parsed.get(parsed.size() - 1), main.verbose);
+        }
+        if (code == 0 && out.checkError()) {
+            err.println("vit: " + Output.CANNOT_WRITE);
             return EXIT_FAILURE;
-        });
-        return cli.execute(args);
+        }
+        return code;
+    }
+
+    /** One line on stderr (and the trace with --verbose, or for an unexpected error); returns the exit code. */
+    private static int report(Throwable ex, CommandLine cmd, boolean verbose) {
+        Path mapped = modelFile(cmd);
+        if (mapped != null && MappedFaults.isFault(ex)) {
+            ex = MappedFaults.describe(mapped, ex);
+        }
+        boolean known = ex instanceof VitException || ex instanceof OutOfMemoryError;
+        PrintWriter err = cmd.getErr();
+        err.println("vit: " + (known ? "" : "internal error: ") + oneLine(ex));
+        if (verbose) {
+            ex.printStackTrace(err);
+        } else if (!known) {
+            err.println("(run with --verbose for details)");
+        }
+        return EXIT_FAILURE;
+    }
+
+    /** The weights file the failed command had loaded, if it loads one. */
+    private static Path modelFile(CommandLine cmd) {
+        CommandSpec options = cmd.getCommandSpec().mixins().get("modelOptions");
+        return options != null && options.userObject() instanceof ModelOptions m ? m.weightsFile : null;
     }
 
     /** One line: what is wrong, a suggestion for a misspelt command or option, and where help is. */
@@ -93,7 +121,7 @@ public final class Main {
         if (ex instanceof OutOfMemoryError) {
             message = "out of memory (" + message + "); try a smaller --batch or a larger -Xmx in JAVA_OPTS";
         }
-        return message.replace('\n', ' ');
+        return Printable.escape(message);
     }
 
     /** Reads the version Maven wrote into version.properties. */

@@ -1,10 +1,14 @@
 package dev.vitjava.cli;
 
+import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * Which model to load: a directory, a safetensors file, a hub model (id, {@code hf-hub:} id, URL or timm name), or
@@ -32,7 +36,7 @@ public final class ModelOptions {
             description = "config.json (Hugging Face or timm format) for a bare checkpoint.")
     Path config;
 
-    @Option(names = "--num-heads", paramLabel = "N",
+    @Option(names = "--num-heads", paramLabel = "N", converter = OptionValues.NonNegative.class,
             description = "Attention heads of a bare checkpoint whose width is not a standard ViT size.")
     int numHeads;
 
@@ -44,8 +48,18 @@ public final class ModelOptions {
             description = "Hub revision (branch, tag or commit) for a hub model id (default: ${DEFAULT-VALUE}).")
     String revision;
 
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
+    /** The weights file of the loaded model, which a fault in its memory mapping is reported against. */
+    Path weightsFile;
+
     LoadedModel load() {
-        return spec().load(Terminal.stderrIsTerminal() ? System.err : null);
+        PrintWriter err = command != null ? command.commandLine().getErr() : new PrintWriter(System.err, true);
+        LoadedModel loaded = spec().load(Terminal.stderrIsTerminal() ? System.err : null,
+                notice -> err.println("vit: " + notice));
+        weightsFile = loaded.weightsFile();
+        return loaded;
     }
 
     /** The options as values another JVM can resolve (a Spark executor). */

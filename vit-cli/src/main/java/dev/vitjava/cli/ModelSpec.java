@@ -10,6 +10,7 @@ import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Which model to load, as plain values that can travel to another JVM (a Spark executor) and be resolved there.
@@ -34,30 +35,60 @@ public record ModelSpec(String model, String revision, String config, int numHea
      * Face cache (progress to {@code progress} when not null).
      */
     public Path resolve(PrintStream progress) {
+        return resolve(progress, ModelSpec::toStderr).path();
+    }
+
+    /** Where the model is, and the hub it came from (null for a local path or the demo model). */
+    private record Resolved(Path path, Hub hub, String repo, String revision) {
+    }
+
+    private Resolved resolve(PrintStream progress, Consumer<String> notices) {
         if (model == null) {
-            return DemoModel.directory();
+            return new Resolved(DemoModel.directory(), null, null, null);
         }
         Path path = Path.of(model);
         if (Files.exists(path)) {
-            return path;
+            return new Resolved(path, null, null, null);
         }
         if (model.equals(ModelOptions.DEMO)) {
-            return DemoModel.directory();
+            return new Resolved(DemoModel.directory(), null, null, null);
         }
-        Hub hub = Hub.fromEnvironment(System.getenv(), progress);
+        Hub hub = Hub.fromEnvironment(System.getenv(), progress, notices);
         Optional<ModelId> id = ModelId.parse(model, hub.endpoint());
         if (id.isPresent()) {
-            return hub.snapshot(id.get().repo(), id.get().revision() != null ? id.get().revision() : revision);
+            String rev = id.get().revision() != null ? id.get().revision() : revision;
+            return new Resolved(hub.snapshot(id.get().repo(), rev), hub, id.get().repo(), rev);
         }
         if (ModelId.looksLikeTimmName(model)) {
             throw new VitException(model + ": no such file, and not a timm ViT with classification weights that vit"
                     + " knows; give the hub id instead, e.g. timm/" + ModelId.exampleTimmName());
         }
-        return path;
+        return new Resolved(path, null, null, null);
     }
 
+    /** The model, with notices (the cache standing in for an unreachable hub, waiting for a download) on stderr. */
     public LoadedModel load(PrintStream progress) {
-        return ModelLoader.load(resolve(progress),
-                new ModelLoader.Options(config == null ? null : Path.of(config), numHeads, ema));
+        return load(progress, ModelSpec::toStderr);
+    }
+
+    /**
+     * The model; a hub model whose cached files fail to load is checked against the hub, and its damaged files
+     * downloaded again, once (the CLI and Spark executors share one cache and one repair).
+     */
+    public LoadedModel load(PrintStream progress, Consumer<String> notices) {
+        ModelLoader.Options options = new ModelLoader.Options(config == null ? null : Path.of(config), numHeads, ema);
+        Resolved r = resolve(progress, notices);
+        try {
+            return ModelLoader.load(r.path(), options);
+        } catch (VitException e) {
+            if (r.hub() == null || r.hub().offline() || !r.hub().evictDamaged(r.path())) {
+                throw e;
+            }
+            return ModelLoader.load(r.hub().snapshot(r.repo(), r.revision()), options);
+        }
+    }
+
+    private static void toStderr(String notice) {
+        System.err.println("vit: " + notice);
     }
 }

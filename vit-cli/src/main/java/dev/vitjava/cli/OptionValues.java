@@ -1,5 +1,6 @@
 package dev.vitjava.cli;
 
+import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.image.Interpolation;
 import java.util.function.DoublePredicate;
 import picocli.CommandLine.ITypeConverter;
@@ -18,12 +19,23 @@ final class OptionValues {
     static final class Positive implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
-            long v = whole(value);
-            if (v < 1 || v > Integer.MAX_VALUE) {
-                throw new TypeConversionException("must be a whole number from 1 to " + Integer.MAX_VALUE + ", not "
-                        + value);
-            }
-            return (int) v;
+            return between(value, 1, Integer.MAX_VALUE);
+        }
+    }
+
+    /** A whole number of at least 0 (0: not given, e.g. --num-heads). */
+    static final class NonNegative implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            return between(value, 0, Integer.MAX_VALUE);
+        }
+    }
+
+    /** A batch size: 1 to {@link BatchRunner#MAX_BATCH} (a larger one only costs memory). */
+    static final class BatchSize implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            return between(value, 1, BatchRunner.MAX_BATCH);
         }
     }
 
@@ -95,6 +107,14 @@ final class OptionValues {
                 throw new TypeConversionException(e.getMessage());
             }
         }
+    }
+
+    private static int between(String value, int min, int max) {
+        long v = whole(value);
+        if (v < min || v > max) {
+            throw new TypeConversionException("must be a whole number from " + min + " to " + max + ", not " + value);
+        }
+        return (int) v;
     }
 
     private static long whole(String value) {

@@ -2,6 +2,7 @@ package dev.vitjava.cli;
 
 import dev.vitjava.checkpoint.SafetensorsWriter;
 import dev.vitjava.image.Preprocessing;
+import dev.vitjava.io.Printable;
 import dev.vitjava.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.Map;
@@ -44,11 +45,11 @@ final class PreprocessCommand implements Callable<Integer> {
     public Integer call() {
         Preprocessing p = modelOptions.model == null && preprocessOptions.preset != null
                 ? preprocessOptions.withoutModel() : preprocessOptions.forModel(modelOptions.load());
-        Tensor chw = p.toTensor(preprocessOptions.reader(p).apply(image));
+        Tensor chw = p.toTensor(preprocessOptions.reader(p).apply(image), preprocessOptions.maxPixels);
         Tensor nchw = chw.reshape(1, chw.dim(0), chw.dim(1), chw.dim(2));
         SafetensorsWriter.write(output, Map.of("pixel_values", nchw),
                 Map.of("image", image.toString(), "preprocessing", p.describe()));
-        spec.commandLine().getOut().println(output + ": pixel_values " + nchw.shapeString() + " (" + p.describe() + ")");
+        spec.commandLine().getOut().println(Printable.escape(output.toString()) + ": pixel_values " + nchw.shapeString() + " (" + p.describe() + ")");
         return 0;
     }
 }

@@ -65,6 +65,13 @@ final class RunCommand implements Callable<Integer> {
         try (InferenceEngine engine = engineOptions.create(loaded.model())) {
             result = forward(engine, pixels);
         }
+        Tensor logits = result.logits();
+        for (int i = 0; i < logits.size(); i++) {
+            if (!Float.isFinite(logits.get(i))) {
+                throw new VitException(input + ": image " + i / logits.dim(1) + " gives non-finite logits (NaN or"
+                        + " infinity): check the model's weights and the input");
+            }
+        }
         Map<String, Tensor> out = new LinkedHashMap<>();
         out.put(Trace.LOGITS, result.logits());
         out.put(Trace.PRE_LOGITS, result.preLogits());

@@ -1,7 +1,7 @@
 package dev.vitjava.checkpoint;
 
 import dev.vitjava.VitException;
-import dev.vitjava.io.Outputs;
+import dev.vitjava.io.SafeFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -21,12 +21,13 @@ public final class AtomicFiles {
     private AtomicFiles() {
     }
 
+    /** Creates the directory if needed, then {@link SafeFiles#writeAtomically} (one implementation of the rename). */
     public static void write(Path file, Content content) {
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
         } catch (IOException e) {
-            throw new VitException(file + ": cannot write: " + e.getMessage(), e);
+            throw new VitException(file + ": cannot write: " + SafeFiles.describe(e), e);
         }
-        Outputs.writeAtomically(file, content::writeTo);
+        SafeFiles.writeAtomically(file, content::writeTo);
     }
 }

@@ -1,6 +1,7 @@
 package dev.vitjava.checkpoint;
 
 import dev.vitjava.VitException;
+import dev.vitjava.io.SafeFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -103,6 +104,7 @@ public final class Checkpoints {
     }
 
     static FileChannel openChannel(Path path) {
+        SafeFiles.requireRegularFile(path, Long.MAX_VALUE); // a FIFO would block the open below
         try {
             return FileChannel.open(path, StandardOpenOption.READ);
         } catch (NoSuchFileException e) {

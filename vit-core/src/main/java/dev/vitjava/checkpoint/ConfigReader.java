@@ -6,9 +6,11 @@ import dev.vitjava.model.StandardArchitectures;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTConfig.GlobalPool;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Builds a {@link ViTConfig} from a Hugging Face {@code config.json}, a timm hub {@code config.json}
@@ -46,11 +48,11 @@ final class ConfigReader {
     }
 
     private static ViTConfig fromHuggingFace(Path file, JsonNode j, Shapes shapes) {
-        String type = j.path("model_type").asText("vit");
+        String type = textField(file, j, "model_type", "vit");
         if (!type.equals("vit")) {
             throw new VitException(file + ": model_type '" + Checkpoints.shown(type) + "' is not supported (only 'vit')");
         }
-        String act = j.path("hidden_act").asText("gelu");
+        String act = textField(file, j, "hidden_act", "gelu");
         if (!act.equals("gelu")) {
             throw new VitException(file + ": hidden_act '" + Checkpoints.shown(act) + "' is not supported (only exact 'gelu')");
         }
@@ -64,14 +66,14 @@ final class ConfigReader {
                 intField(file, j, "num_hidden_layers", 12),
                 intField(file, j, "num_attention_heads", 12),
                 intField(file, j, "intermediate_size", 3072),
-                j.path("qkv_bias").asBoolean(true),
-                j.path("layer_norm_eps").asDouble(Naming.HUGGING_FACE.layerNormEps()),
+                boolField(file, j, "qkv_bias", true),
+                doubleField(file, j, "layer_norm_eps", Naming.HUGGING_FACE.layerNormEps()),
                 true, GlobalPool.TOKEN);
     }
 
     private static ViTConfig fromTimm(Path file, JsonNode j, Naming naming, Shapes shapes) {
         JsonNode args = j.path("model_args");
-        String arch = j.path("architecture").asText("");
+        String arch = textField(file, j, "architecture", "");
         ViTConfig base = StandardArchitectures.byName(arch, numClasses(file, shapes)).orElse(null);
         if (base == null && !args.isObject()) {
             throw new VitException(file + ": architecture '" + Checkpoints.shown(arch) + "' is not a standard ViT and the config has no "
@@ -92,9 +94,13 @@ final class ConfigReader {
         int[] img = args.has("img_size") || defaultImg == null
                 ? size(file, args.get("img_size"), 224, "model_args.img_size") : defaultImg;
         int dim = intField(file, args, "embed_dim", base != null ? base.embedDim() : 768);
-        double mlpRatio = args.path("mlp_ratio").asDouble(4.0);
-        boolean classToken = args.path("class_token").asBoolean(true);
-        String pool = args.path("global_pool").asText(j.path("global_pool").asText(classToken ? "token" : "avg"));
+        double mlpRatio = doubleField(file, args, "model_args.mlp_ratio", 4.0);
+        if (!(mlpRatio > 0 && mlpRatio <= 64)) {
+            throw new VitException(file + ": model_args.mlp_ratio must be in (0, 64], not " + mlpRatio);
+        }
+        boolean classToken = boolField(file, args, "model_args.class_token", true);
+        String pool = textField(file, args, "model_args.global_pool",
+                textField(file, j, "global_pool", classToken ? "token" : "avg"));
         return build(file, img[0], img[1],
                 intField(file, args, "patch_size", base != null ? base.patchSize() : 16),
                 intField(file, args, "in_chans", base != null ? base.inChans() : 3),
@@ -103,7 +109,7 @@ final class ConfigReader {
                 intField(file, args, "depth", base != null ? base.depth() : 12),
                 intField(file, args, "num_heads", base != null ? base.numHeads() : 12),
                 (int) Math.round(dim * mlpRatio),
-                args.path("qkv_bias").asBoolean(true),
+                boolField(file, args, "model_args.qkv_bias", true),
                 naming.layerNormEps(),
                 classToken, GlobalPool.parse(pool));
     }
@@ -113,8 +119,15 @@ final class ConfigReader {
         int[] patch = shapes.apply("patch_embed.proj.weight");
         int[] pos = shapes.apply("pos_embed");
         int[] fc1 = shapes.apply("blocks.0.mlp.fc1.weight");
-        if (pos == null || fc1 == null || patch.length != 4) {
-            throw new VitException(file + ": cannot infer the architecture: missing pos_embed or block 0 MLP weights");
+        if (patch == null || pos == null || fc1 == null) {
+            throw new VitException(file + ": cannot infer the architecture: missing the patch embedding, pos_embed or"
+                    + " block 0 MLP weights");
+        }
+        // the weight mapper checks every shape against the config; these are the ones the config is read from
+        if (patch.length != 4 || patch[2] != patch[3] || pos.length < 2 || pos.length > 3 || fc1.length != 2) {
+            throw new VitException(file + ": cannot infer the architecture from the shapes of the patch embedding "
+                    + Arrays.toString(patch) + ", pos_embed " + Arrays.toString(pos) + " and block 0 fc1 "
+                    + Arrays.toString(fc1) + " (expected (D, C, p, p), (1, T, D) and (hidden, D))");
         }
         int dim = patch[0];
         int depth = 0;
@@ -157,15 +170,39 @@ final class ConfigReader {
         return head[0];
     }
 
-    private static int intField(Path file, JsonNode node, String name, int fallback) {
-        JsonNode v = node.get(name);
+    /**
+     * The JSON field {@code name} (its last dotted part; the whole name is what errors show) of {@code node}, or
+     * null when absent or null; refused unless {@code ok}.
+     */
+    private static JsonNode field(Path file, JsonNode node, String name, Predicate<JsonNode> ok, String expected) {
+        JsonNode v = node.get(name.substring(name.lastIndexOf('.') + 1));
         if (v == null || v.isNull()) {
-            return fallback;
+            return null;
         }
-        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
-            throw new VitException(file + ": " + name + " must be an integer, not " + v);
+        if (!ok.test(v)) {
+            throw new VitException(file + ": " + name + " must be " + expected + ", not " + v);
         }
-        return v.asInt();
+        return v;
+    }
+
+    private static double doubleField(Path file, JsonNode node, String name, double fallback) {
+        JsonNode v = field(file, node, name, n -> n.isNumber() && Double.isFinite(n.asDouble()), "a finite number");
+        return v == null ? fallback : v.asDouble();
+    }
+
+    private static boolean boolField(Path file, JsonNode node, String name, boolean fallback) {
+        JsonNode v = field(file, node, name, JsonNode::isBoolean, "true or false");
+        return v == null ? fallback : v.asBoolean();
+    }
+
+    private static String textField(Path file, JsonNode node, String name, String fallback) {
+        JsonNode v = field(file, node, name, JsonNode::isTextual, "a string");
+        return v == null ? fallback : v.asText();
+    }
+
+    private static int intField(Path file, JsonNode node, String name, int fallback) {
+        JsonNode v = field(file, node, name, n -> n.isIntegralNumber() && n.canConvertToInt(), "an integer");
+        return v == null ? fallback : v.asInt();
     }
 
     /** An int or a [height, width] pair. */

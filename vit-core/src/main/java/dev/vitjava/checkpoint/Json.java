@@ -4,9 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vitjava.VitException;
+import dev.vitjava.io.SafeFiles;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /** Reads the JSON files that come with checkpoints, with a size limit and one-line errors. */
@@ -24,21 +23,9 @@ final class Json {
     }
 
     static JsonNode read(Path file, long maxBytes) {
-        try {
-            long size = Files.size(file);
-            if (size > maxBytes) {
-                throw new VitException(file + ": " + size + " bytes is too large for a JSON config (limit "
-                        + maxBytes + ")");
-            }
-            return parse(file, Files.readAllBytes(file));
-        } catch (NoSuchFileException e) {
-            throw new VitException(file + ": no such file");
-        } catch (IOException e) {
-            throw new VitException(file + ": cannot read: " + e.getMessage());
-        }
+        return parse(file, SafeFiles.readRegularFile(file, maxBytes)); // a regular file: a FIFO would block
     }
 
-    /** Parses JSON bytes; the result is never null (empty input is an error). */
     static JsonNode parse(Path file, byte[] bytes) {
         try {
             JsonNode node = MAPPER.readTree(bytes);

@@ -2,10 +2,10 @@ package dev.vitjava.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vitjava.VitException;
+import dev.vitjava.io.SafeFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,6 +16,9 @@ import java.util.List;
  * 1000-class models that carry none, or {@code class_<i>}.
  */
 public final class Labels {
+
+    /** ImageNet-21k's names take about 500 KiB. */
+    private static final long MAX_LABELS_BYTES = 16L << 20;
 
     private Labels() {
     }
@@ -84,11 +87,7 @@ public final class Labels {
 
     /** One label per line (blank lines skipped). */
     public static List<String> fromFile(Path file) {
-        try {
-            return Files.readAllLines(file, StandardCharsets.UTF_8).stream()
-                    .filter(l -> !l.isBlank()).map(String::strip).toList();
-        } catch (IOException e) {
-            throw new VitException(file + ": cannot read labels: " + e.getMessage());
-        }
+        return new String(SafeFiles.readRegularFile(file, MAX_LABELS_BYTES), StandardCharsets.UTF_8).lines()
+                .filter(l -> !l.isBlank()).map(String::strip).toList();
     }
 }

@@ -29,8 +29,11 @@ public record ModelFiles(Path weights, Path config, Path preprocessor) {
         if (Files.isRegularFile(path)) {
             return new ModelFiles(path, configOverride, null);
         }
-        if (!Files.isDirectory(path)) {
+        if (!Files.exists(path)) {
             throw new VitException(path + ": no such model file or directory");
+        }
+        if (!Files.isDirectory(path)) {
+            throw new VitException(path + ": not a regular file or a directory (a pipe or device is not read)");
         }
         Path dir = hubSnapshot(path);
         Path config = configOverride != null ? configOverride : regular(dir.resolve("config.json"));

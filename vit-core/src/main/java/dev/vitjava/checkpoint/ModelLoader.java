@@ -1,6 +1,7 @@
 package dev.vitjava.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.vitjava.VitException;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
@@ -60,6 +61,10 @@ public final class ModelLoader {
         ViTConfig config = configJson != null
                 ? ConfigReader.fromJson(configFile, configJson, naming.naming(), shapes)
                 : ConfigReader.fromShapes(weightsFile, naming.naming(), shapes, numHeads);
+        if (configJson != null && numHeads > 0 && numHeads != config.numHeads()) {
+            throw new VitException("--num-heads " + numHeads + " contradicts " + configFile + ", which gives "
+                    + config.numHeads() + " heads");
+        }
         ViTWeights weights = new WeightMapper(st, naming, config).map();
         List<String> labels = Labels.of(configFile, configJson, config.numClasses());
         return new LoadedModel(weightsFile, st.format(), st.notes(), files, naming.naming(),

@@ -11,7 +11,6 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -83,9 +82,6 @@ public final class Safetensors implements TensorSource {
 
     private static Safetensors parse(Path path, FileChannel channel) {
         try {
-            if (Files.isDirectory(path)) {
-                throw error(path, "is a directory, not a safetensors file");
-            }
             long fileSize = channel.size();
             if (fileSize < 8) {
                 throw error(path, "truncated: " + fileSize + " bytes, too short for the 8-byte header length");
@@ -175,13 +171,23 @@ public final class Safetensors implements TensorSource {
             throw error(path, where + ": data_offsets [" + begin + ", " + end + "] out of range (data section has "
                     + dataSize + " bytes; truncated file?)");
         }
-        double expectedBytes = (double) Tensor.numel(shape) * dtype.bytes();
+        long expectedBytes;
+        try {
+            long numel = 1;
+            for (int d : shape) {
+                numel = Math.multiplyExact(numel, d);
+            }
+            expectedBytes = Math.multiplyExact(numel, dtype.bytes());
+        } catch (ArithmeticException e) {
+            throw error(path, where + ": shape " + Arrays.toString(shape) + " has more elements than fit in 64 bits");
+        }
         if (expectedBytes != end - begin) {
             throw error(path, where + ": " + dtype + " shape " + Arrays.toString(shape) + " needs "
-                    + (long) expectedBytes + " bytes but data_offsets span " + (end - begin));
+                    + expectedBytes + " bytes but data_offsets span " + (end - begin));
         }
-        if (Tensor.numel(shape) > Integer.MAX_VALUE - 8) {
-            throw error(path, where + ": " + Tensor.numel(shape) + " elements exceed the supported size");
+        // one mapping per tensor, and a mapped buffer is indexed by int
+        if (expectedBytes > Integer.MAX_VALUE - 8) {
+            throw error(path, where + ": " + expectedBytes + " bytes; tensors of 2 GiB and more are not supported");
         }
         return new Entry(new Info(name, dtype, shape), begin, end);
     }

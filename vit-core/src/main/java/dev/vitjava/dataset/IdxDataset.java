@@ -1,6 +1,7 @@
 package dev.vitjava.dataset;
 
 import dev.vitjava.VitException;
+import dev.vitjava.io.SafeFiles;
 import dev.vitjava.image.ColorMode;
 import dev.vitjava.image.DecodedImage;
 import java.io.BufferedInputStream;
@@ -86,7 +87,8 @@ public final class IdxDataset implements Dataset {
 
     /** Reads an IDX ubyte file with the given magic; fills {@code dims}; returns the data bytes. */
     private static byte[] read(Path file, int magic, int[] dims) {
-        try (DataInputStream in = new DataInputStream(new BufferedInputStream(open(file)))) {
+        boolean gzipped = isGzip(file);
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(open(file, gzipped)))) {
             int m = in.readInt();
             if (m != magic) {
                 throw new VitException(file + ": not an IDX " + (magic == 0x0803 ? "images" : "labels")
@@ -98,33 +100,55 @@ public final class IdxDataset implements Dataset {
                 if (dims[i] < 0) {
                     throw new VitException(file + ": negative dimension " + dims[i]);
                 }
-                total *= dims[i];
+                // saturating: three dimensions below 2^31 can overflow a long
+                total = total > Integer.MAX_VALUE ? total : total * dims[i];
+            }
+            if (dims[0] == 0) {
+                throw new VitException(file + ": empty (holds no " + (magic == 0x0803 ? "images" : "labels") + ")");
+            }
+            if (dims.length == 3 && (dims[1] == 0 || dims[2] == 0)) {
+                throw new VitException(file + ": images of " + dims[1] + "x" + dims[2] + " pixels");
             }
             if (total > Integer.MAX_VALUE - 8) {
                 throw new VitException(file + ": " + total + " bytes of data is too large");
             }
-            byte[] data = new byte[(int) total];
-            in.readFully(data);
+            long header = 4L + 4L * dims.length;
+            if (!gzipped && Files.size(file) - header < total) {
+                throw new VitException(file + ": truncated IDX file (declares " + total + " bytes of data, has "
+                        + (Files.size(file) - header) + ")");
+            }
+            if (2 * total > Runtime.getRuntime().maxMemory()) { // the data and readNBytes's copy of it
+                throw new VitException(file + ": " + total / (1 << 20) + " MiB of data does not fit in the Java heap"
+                        + " (" + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB; raise -Xmx in JAVA_OPTS)");
+            }
+            // the declared size is not trusted with an allocation: readNBytes grows with the data that arrives
+            byte[] data = in.readNBytes((int) total);
+            if (data.length < total) {
+                throw new VitException(file + ": truncated IDX file (declares " + total + " bytes of data, has "
+                        + data.length + ")");
+            }
             return data;
         } catch (EOFException e) {
             throw new VitException(file + ": truncated IDX file");
         } catch (java.util.zip.ZipException e) {
             throw new VitException(file + ": corrupt gzip data (" + e.getMessage() + ")");
         } catch (IOException e) {
-            throw new VitException(file + ": cannot read: " + e.getMessage());
+            throw new VitException(file + ": cannot read: " + SafeFiles.describe(e));
         }
     }
 
-    private static InputStream open(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new VitException(file + ": no such file");
+    private static boolean isGzip(Path file) {
+        SafeFiles.requireRegularFile(file, Long.MAX_VALUE);
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.read() == 0x1f && in.read() == 0x8b;
+        } catch (IOException e) {
+            throw new VitException(file + ": cannot read: " + SafeFiles.describe(e));
         }
-        InputStream raw = new BufferedInputStream(Files.newInputStream(file));
-        raw.mark(2);
-        int b0 = raw.read();
-        int b1 = raw.read();
-        raw.reset();
-        return b0 == 0x1f && b1 == 0x8b ? new GZIPInputStream(raw, 1 << 16) : raw;
+    }
+
+    private static InputStream open(Path file, boolean gzipped) throws IOException {
+        InputStream raw = Files.newInputStream(file);
+        return gzipped ? new GZIPInputStream(raw, 1 << 16) : raw;
     }
 
     @Override

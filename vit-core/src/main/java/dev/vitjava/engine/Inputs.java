@@ -17,6 +17,14 @@ public final class Inputs {
      *                      which bounds the number of tokens
      */
     public static int[] check(ViTConfig c, Tensor pixels, boolean attentionMaps) {
+        return check(c, pixels, attentionMaps, attentionMaps);
+    }
+
+    /**
+     * {@link #check(ViTConfig, Tensor, boolean)} for an engine that holds one image's attention maps even without
+     * a trace; {@code trace}: whether every block's maps and outputs are kept, which the heap must hold.
+     */
+    public static int[] check(ViTConfig c, Tensor pixels, boolean attentionMaps, boolean trace) {
         if (pixels.rank() != 4) {
             throw new VitException("input has shape " + pixels.shapeString() + ", expected 4 dimensions (N, C, H, W)");
         }
@@ -34,10 +42,11 @@ public final class Inputs {
             throw new VitException("input size " + height + "x" + width + " is not a multiple of the patch size " + p);
         }
         long tokens = c.numPrefixTokens() + (long) (height / p) * (width / p);
-        if (attentionMaps && c.numHeads() * tokens * tokens > Integer.MAX_VALUE - 8) {
+        if (attentionMaps && (double) c.numHeads() * tokens * tokens > Integer.MAX_VALUE - 8) { // double: no wrap
             throw new VitException("input " + height + "x" + width + " makes " + tokens
                     + " tokens, too many for the attention maps of " + c.numHeads() + " heads");
         }
+        MemoryEstimate.checkForward(c, pixels.dim(0), (long) pixels.dim(1) * height * width, tokens, attentionMaps, trace);
         return new int[] {height / p, width / p};
     }
 }

@@ -57,7 +57,7 @@ public final class ReferenceEngine implements InferenceEngine {
 
     @Override
     public Result forward(Tensor pixels, TraceRequest request) {
-        int[] grid = Inputs.check(c, pixels, true);
+        int[] grid = Inputs.check(c, pixels, true, !request.isNone());
         int batch = pixels.dim(0);
         int gh = grid[0];
         int gw = grid[1];

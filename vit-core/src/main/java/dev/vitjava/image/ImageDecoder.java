@@ -1,6 +1,7 @@
 package dev.vitjava.image;
 
 import dev.vitjava.VitException;
+import dev.vitjava.io.SafeFiles;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
@@ -9,7 +10,6 @@ import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -88,18 +88,8 @@ public final class ImageDecoder {
      */
     public DecodedImage decode(Path file) {
         String name = file.toString();
-        if (!Files.exists(file)) {
-            throw new VitException(name + ": no such file");
-        }
-        if (Files.isDirectory(file)) {
-            throw new VitException(name + ": is a directory, not an image");
-        }
-        try {
-            if (Files.size(file) == 0) {
-                throw new VitException(name + ": empty file, not an image");
-            }
-        } catch (IOException e) {
-            throw new VitException(name + ": cannot read: " + e.getMessage(), e);
+        if (SafeFiles.requireRegularFile(file, Long.MAX_VALUE) == 0) {
+            throw new VitException(name + ": empty file, not an image");
         }
         ImageInputStream in;
         try {

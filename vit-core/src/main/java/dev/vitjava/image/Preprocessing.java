@@ -79,17 +79,30 @@ public record Preprocessing(
             return new Resize(Kind.EXACT, height, width, 0);
         }
 
-        DecodedImage apply(DecodedImage img, Interpolation f) {
-            return switch (kind) {
-                case NONE -> img;
-                case SHORTEST_EDGE -> Transforms.resizeShortestEdge(img, height, maxSize, f);
-                case EXACT -> PilResize.resize(img, width, height, f);
-                case KEEP_RATIO, KEEP_RATIO_LONGEST -> {
-                    int[] hw = Transforms.keepRatioSize(img.height(), img.width(), height, width,
-                            kind == Kind.KEEP_RATIO ? 0.0 : 1.0);
-                    yield PilResize.resize(img, hw[1], hw[0], f);
-                }
+        /**
+         * Resizes {@code img}, refusing a target whose pixels, or the resize's intermediate (the horizontal pass
+         * keeps the source rows), exceed {@code maxPixels}: an extreme aspect ratio (100000x1 to a 256 short side)
+         * would otherwise allocate gigabytes from a file of a few bytes.
+         */
+        DecodedImage apply(DecodedImage img, Interpolation f, long maxPixels) {
+            int[] hw = switch (kind) {
+                case NONE -> null;
+                case SHORTEST_EDGE -> Transforms.shortestEdgeSize(img.height(), img.width(), height, maxSize);
+                case EXACT -> new int[] {height, width};
+                case KEEP_RATIO, KEEP_RATIO_LONGEST -> Transforms.keepRatioSize(img.height(), img.width(), height,
+                        width, kind == Kind.KEEP_RATIO ? 0.0 : 1.0);
             };
+            if (hw == null) {
+                return img;
+            }
+            long pixels = Math.max((long) hw[0] * hw[1], (long) hw[1] * img.height());
+            if (hw[0] <= 0 || hw[1] <= 0 || hw[0] == Integer.MAX_VALUE || hw[1] == Integer.MAX_VALUE
+                    || pixels > maxPixels) {
+                throw new VitException("a " + img.width() + "x" + img.height() + " image resized to "
+                        + (long) hw[1] + "x" + hw[0] + " (" + this + ") exceeds the pixel limit of " + maxPixels
+                        + " (--max-pixels)");
+            }
+            return PilResize.resize(img, hw[1], hw[0], f);
         }
 
         @Override
@@ -413,10 +426,15 @@ public record Preprocessing(
 
     // ---- running it ----
 
-    /** Mode conversion, resize and crop: the 8-bit image just before {@code ToTensor}. */
+    /** Mode conversion, resize and crop: the 8-bit image just before {@code ToTensor}, within PIL's pixel limit. */
     public DecodedImage resizeAndCrop(DecodedImage image) {
+        return resizeAndCrop(image, ImageDecoder.DEFAULT_MAX_PIXELS);
+    }
+
+    /** {@link #resizeAndCrop(DecodedImage)} refusing a resize to more than {@code maxPixels} (see {@link Resize}). */
+    public DecodedImage resizeAndCrop(DecodedImage image, long maxPixels) {
         DecodedImage img = image.convert(mode);
-        img = resize.apply(img, interpolation);
+        img = resize.apply(img, interpolation, maxPixels);
         if (crop != null) {
             img = crop.apply(img);
         }
@@ -455,7 +473,12 @@ public record Preprocessing(
 
     /** {@link #apply} as a (C, H, W) tensor. */
     public Tensor toTensor(DecodedImage image) {
-        DecodedImage img = resizeAndCrop(image);
+        return toTensor(image, ImageDecoder.DEFAULT_MAX_PIXELS);
+    }
+
+    /** {@link #apply} as a (C, H, W) tensor, refusing a resize to more than {@code maxPixels}. */
+    public Tensor toTensor(DecodedImage image, long maxPixels) {
+        DecodedImage img = resizeAndCrop(image, maxPixels);
         return Tensor.of(toFloats(img), img.channels(), img.height(), img.width());
     }
 
@@ -465,7 +488,7 @@ public record Preprocessing(
     }
 
     public Tensor load(Path file, ImageDecoder decoder) {
-        return toTensor(decoder.decode(file, mode));
+        return toTensor(decoder.decode(file, mode), decoder.maxPixels());
     }
 
     /** One line for logs and the CLI. */

@@ -1,5 +1,7 @@
 package dev.vitjava.image;
 
+import dev.vitjava.VitException;
+
 /**
  * The geometric steps of torchvision, timm and Hugging Face eval pipelines on PIL images, with their exact size
  * arithmetic. All resizing goes through {@link PilResize}, as theirs goes through PIL.
@@ -7,16 +9,6 @@ package dev.vitjava.image;
 public final class Transforms {
 
     private Transforms() {
-    }
-
-    /**
-     * torchvision {@code Resize(size)} with an int: the short side becomes {@code size}, the long side
-     * {@code int(size * long / short)} (truncated); with {@code maxSize > 0} the long side is capped as torchvision's
-     * {@code max_size} (and Hugging Face's {@code longest_edge}) does. Unchanged sizes return the image itself.
-     */
-    public static DecodedImage resizeShortestEdge(DecodedImage img, int size, int maxSize, Interpolation f) {
-        int[] hw = shortestEdgeSize(img.height(), img.width(), size, maxSize);
-        return PilResize.resize(img, hw[1], hw[0], f);
     }
 
     /** The (height, width) torchvision's {@code _compute_resized_output_size} gives for a single size. */
@@ -86,6 +78,10 @@ public final class Transforms {
             return img;
         }
         int c = img.channels();
+        if ((long) h * w * c > ImageDecoder.DEFAULT_MAX_PIXELS * 3) {
+            throw new VitException("crop of " + w + "x" + h + " exceeds the pixel limit of "
+                    + ImageDecoder.DEFAULT_MAX_PIXELS);
+        }
         byte[] src = img.pixels();
         byte[] out = new byte[h * w * c];
         if (fill != null) {

@@ -97,7 +97,7 @@ class CheckpointsTest {
 
     @Test
     void namesInMessagesStayOnOneLine() {
-        assertThat(Checkpoints.shown("a\nb\u001b[31m")).isEqualTo("a\\u000ab\\u001b[31m");
+        assertThat(Checkpoints.shown("a\nb\u001b[31m")).isEqualTo("a\\nb\\x1b[31m");
         assertThat(Checkpoints.shown("x".repeat(300))).hasSize(103);
     }
 }

@@ -14,6 +14,10 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -66,7 +70,7 @@ class HubTest {
             return;
         }
         ex.getResponseHeaders().add("X-Repo-Commit", COMMIT);
-        ex.getResponseHeaders().add("ETag", "\"etag-" + file + "\"");
+        ex.getResponseHeaders().add("ETag", "\"" + etag(body) + "\"");
         if (ex.getRequestMethod().equals("HEAD")) {
             ex.getResponseHeaders().add("Content-Length", Integer.toString(body.length));
             ex.sendResponseHeaders(200, -1);
@@ -81,6 +85,9 @@ class HubTest {
         if (range != null) {
             rangeRequests.incrementAndGet();
             from = Integer.parseInt(range.replaceAll("bytes=(\\d+)-", "$1"));
+        }
+        if (range != null) {
+            ex.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (body.length - 1) + "/" + body.length);
         }
         ex.sendResponseHeaders(range != null ? 206 : 200, body.length - from);
         try (OutputStream out = ex.getResponseBody()) {
@@ -99,7 +106,9 @@ class HubTest {
             default -> null;
         };
         ex.getResponseHeaders().add("X-Repo-Commit", COMMIT);
-        ex.getResponseHeaders().add("ETag", "\"sharded-" + file + "\"");
+        if (body != null) {
+            ex.getResponseHeaders().add("ETag", "\"" + etag(body) + "\"");
+        }
         if (body == null || ex.getRequestMethod().equals("HEAD")) {
             ex.sendResponseHeaders(body == null ? 404 : 200, -1);
         } else {
@@ -121,9 +130,18 @@ class HubTest {
         assertThat(hub(true).snapshot("org/vit-sharded", "main")).isEqualTo(snapshot);
     }
 
+    /** The hub's ETag of an LFS file: its SHA-256. */
+    static String etag(byte[] body) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private Hub hub(boolean offline) {
         return Hub.fromEnvironment(Map.of("HF_HUB_CACHE", cache.toString(), "HF_ENDPOINT", endpoint(),
-                "HF_HUB_OFFLINE", offline ? "1" : "0"), null);
+                "HF_HUB_OFFLINE", offline ? "1" : "0"), null, null);
     }
 
     @Test
@@ -134,7 +152,7 @@ class HubTest {
         assertThat(snapshot).isEqualTo(repo.resolve("snapshots").resolve(COMMIT));
         assertThat(Files.readAllBytes(snapshot.resolve("model.safetensors"))).isEqualTo(weights);
         assertThat(Files.isSymbolicLink(snapshot.resolve("model.safetensors"))).isTrue();
-        assertThat(repo.resolve("blobs").resolve("etag-model.safetensors")).exists();
+        assertThat(repo.resolve("blobs").resolve(etag(weights))).exists();
         assertThat(Files.readString(repo.resolve("refs").resolve("main"))).isEqualTo(COMMIT);
         assertThat(snapshot.resolve("preprocessor_config.json")).as("optional and absent").doesNotExist();
 
@@ -147,7 +165,7 @@ class HubTest {
     void resumesAnInterruptedDownload() throws IOException {
         Path blobs = Files.createDirectories(cache.resolve("models--org--vit-demo").resolve("blobs"));
         byte[] firstPart = java.util.Arrays.copyOf(weights, 123_456);
-        Files.write(blobs.resolve("etag-model.safetensors.incomplete"), firstPart);
+        Files.write(blobs.resolve(etag(weights) + ".incomplete"), firstPart);
 
         Path snapshot = hub(false).snapshot("org/vit-demo", "main");
 
@@ -165,10 +183,19 @@ class HubTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closedPort = s.getLocalPort();
         }
-        Hub unreachable = Hub.fromEnvironment(Map.of("HF_HUB_CACHE", cache.toString(),
-                "HF_ENDPOINT", "http://127.0.0.1:" + closedPort), null);
+        Hub unreachable = new Hub(cache, "http://127.0.0.1:" + closedPort, false,
+                new Hub.Settings(Duration.ofSeconds(5), Duration.ofSeconds(5), 2, Duration.ofMillis(10)), null, null);
         assertThatThrownBy(() -> unreachable.snapshot("org/vit-demo", "main")).isInstanceOf(VitException.class)
                 .hasMessageContaining("cannot reach");
+    }
+
+    @Test
+    void repositoryPathsStayInTheRepository() {
+        assertThat(Hub.checkRepoPath("model.safetensors")).isEqualTo("model.safetensors");
+        assertThat(Hub.checkRepoPath("onnx/model v2.onnx")).isEqualTo("onnx/model v2.onnx");
+        for (String bad : new String[] {"../x", "a/../../x", "/etc/passwd", "a//b", "a\\b", "x\ny", "", "."}) {
+            assertThatThrownBy(() -> Hub.checkRepoPath(bad)).as(bad).isInstanceOf(VitException.class);
+        }
     }
 
     @Test

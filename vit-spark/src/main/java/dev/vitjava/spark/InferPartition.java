@@ -50,7 +50,7 @@ final class InferPartition implements MapPartitionsFunction<Row, Row> {
     public Iterator<Row> call(Iterator<Row> input) {
         ExecutorModel model = ExecutorModel.get(options, counters.enginesCreated());
         ImageDecoder decoder = new ImageDecoder(options.maxPixels());
-        BatchRunner runner = new BatchRunner(model.engine, model.preprocessing, options.batch());
+        BatchRunner runner = new BatchRunner(model.engine, model.preprocessing, options.maxPixels(), options.batch());
         List<String> labels = model.loaded.labels();
         ArrayDeque<Row> ready = new ArrayDeque<>();
         // One batch of the partition in memory at a time: Spark hands rows over lazily and takes them the same way.
@@ -66,7 +66,7 @@ final class InferPartition implements MapPartitionsFunction<Row, Row> {
                         contents.add((byte[]) r.get(1));
                     }
                     runner.run(paths.size(), i -> decode(decoder, contents.get(i), paths.get(i), model),
-                            TraceRequest.NONE,
+                            paths::get, TraceRequest.NONE,
                             (i, batch, row, error) -> ready.add(row(paths.get(i), batch, row, error, labels)),
                             done -> { });
                     counters.images().add(paths.size());

@@ -2,6 +2,7 @@ package dev.vitjava.spark;
 
 import dev.vitjava.VitException;
 import dev.vitjava.cli.ModelSpec;
+import dev.vitjava.engine.BatchRunner;
 import dev.vitjava.image.ImageDecoder;
 import java.io.Serializable;
 
@@ -20,8 +21,8 @@ public record JobOptions(ModelSpec model, String backend, int threads, int batch
         implements Serializable {
 
     public JobOptions {
-        if (batch < 1) {
-            throw new VitException("--batch must be at least 1, not " + batch);
+        if (batch < 1 || batch > BatchRunner.MAX_BATCH) {
+            throw new VitException("--batch must be between 1 and " + BatchRunner.MAX_BATCH + ", not " + batch);
         }
         if (topK < 1) {
             throw new VitException("--top-k must be at least 1, not " + topK);
