@@ -48,7 +48,7 @@ public final class SparkMain {
         @Mixin
         ModelOptions model;
 
-        @Option(names = {"-b", "--backend"}, paramLabel = "NAME", defaultValue = "cpu",
+        @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu",
                 description = "Backend on the executors: reference, cpu, tornado (default: ${DEFAULT-VALUE}).")
         String backend;
 
@@ -56,7 +56,7 @@ public final class SparkMain {
                 description = "Engine threads per executor (default: the executor's cores).")
         int threads;
 
-        @Option(names = "--batch", paramLabel = "B", defaultValue = "16",
+        @Option(names = {"-b", "--batch", "--batch-size"}, paramLabel = "B", defaultValue = "16",
                 description = "Images per batch (default: ${DEFAULT-VALUE}).")
         int batch;
 

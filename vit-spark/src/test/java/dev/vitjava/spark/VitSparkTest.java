@@ -190,6 +190,16 @@ class VitSparkTest {
     }
 
     @Test
+    void dashBIsTheBatchSizeAsEverywhereInVit(@TempDir Path tmp) {
+        StringWriter err = new StringWriter();
+        int code = Main.run(new String[] {"spark", "classify", "-b", "reference", "--input", tmp.toString(),
+            "--output", tmp.resolve("out").toString()}, new PrintWriter(new StringWriter(), true),
+                new PrintWriter(err, true), new SparkMain());
+        assertThat(code).as(err.toString()).isEqualTo(2); // a usage error: -b takes a number, not a backend name
+        assertThat(err.toString()).contains("-b");
+    }
+
+    @Test
     @Order(6)
     void everyJobRanOnOneEnginePerExecutorJvm() {
         // local[2]: the driver JVM is the one executor, with two cores, and ran several tasks per job.
