@@ -2,6 +2,8 @@ package dev.vitjava.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
 import dev.vitjava.engine.EngineOptions;
@@ -11,8 +13,12 @@ import dev.vitjava.tensor.Tensor;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
 import dev.vitjava.tornado.TornadoEngine;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -20,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code precision=fp16}: the weight matrices on the device as half floats, float32 accumulation. On every golden
  * case, the device's logits equal those of the reference engine run on the same weights rounded to half precision
  * (within the float32 tolerance, 1e-4: so the kernels add no error of their own), and the top-1 class equals
- * PyTorch's (float32) on every image. How far half-precision weights move the logits from float32 is a property of
+ * PyTorch's (float32) on every image; so is the top-1 class of every shipped demo sample. How far half-precision weights move the logits from float32 is a property of
  * the model, measured here on the host and printed; docs/performance.md gives the figures. Skipped on devices
  * without half precision (PoCL's CPU device has no cl_khr_fp16).
  */
@@ -55,6 +61,32 @@ class TornadoHalfPrecisionTest {
             assertThat(argmax(actual, n, classes)).as("%s image %d top-1", name, n).isEqualTo(argmax(pytorch, n,
                     classes));
         }
+    }
+
+    /**
+     * {@code vit classify --backend tornado --precision fp16} on the shipped samples with the bundled demo model:
+     * every sample's top-1 class is PyTorch's (demo/samples.json, float32); the largest change of a top-1
+     * probability is printed.
+     */
+    @Test
+    void classifiesTheDemoSamplesWithPyTorchsTop1() throws IOException {
+        Cli r = Cli.run("classify", "--top-k", "1", "--format", "json", "--batch", "30", "--backend", "tornado",
+                "--precision", "fp16", ClassifyTest.SAMPLES.toString());
+        Assumptions.assumeFalse(r.exitCode() != 0 && r.err().contains("half-precision"), r.err());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode ref = ClassifyTest.reference();
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).hasSize(30);
+        double worst = 0;
+        for (String line : lines) {
+            JsonNode got = json.readTree(line).get("top").get(0);
+            String file = Path.of(json.readTree(line).get("file").asText()).getFileName().toString();
+            JsonNode expected = ref.get(file).get("top3").get(0);
+            assertThat(got.get("index").asInt()).as(file).isEqualTo(expected.get("index").asInt());
+            worst = Math.max(worst, Math.abs(got.get("prob").asDouble() - expected.get("prob").asDouble()));
+        }
+        System.out.printf("demo samples fp16: 30/30 top-1 as PyTorch, top-1 probabilities within %.2e%n", worst);
     }
 
     /** The model with its weight matrices (patch embedding, the blocks' linear layers, head) rounded to fp16. */

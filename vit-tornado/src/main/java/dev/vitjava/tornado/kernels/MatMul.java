@@ -11,7 +11,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  *
  * <p>x is (rows, in) row-major; W is (out, in) row-major as PyTorch stores it, so both operands are read along
  * their contiguous dimension. A work-group of {@link #TX}×{@link #TY} work-items computes a {@link #BN}-feature by
- * {@link #BM}-row block of y; each work-item holds {@link #RM}×{@link #RN} outputs in registers, at rows
+ * {@link #BM}-row block of y; each work-item holds 4×4 outputs in registers, at rows
  * {@code ty + i·TY} and features {@code tx + j·TX}, so that neighbouring work-items read neighbouring local-memory
  * words (no bank conflicts) and write neighbouring outputs (coalesced). Per step of {@link #BK} along {@code in}
  * the group stages a BK×BM slice of x and a BK×BN slice of W in local memory, transposed to k-major with rows
@@ -25,18 +25,15 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  */
 public final class MatMul {
 
-    /** Rows (of x) per work-group tile. */
-    public static final int BM = 64;
-    /** Output features per work-group tile. */
-    public static final int BN = 64;
-    /** Depth of one local-memory step along {@code in}. */
-    public static final int BK = 16;
     /** Work-items per group along the features (dimension 0) and along the rows (dimension 1). */
     public static final int TX = 16;
     public static final int TY = 16;
-    /** Outputs per work-item: rows and features. */
-    static final int RM = BM / TY;
-    static final int RN = BN / TX;
+    /** Rows (of x) per work-group tile: 4 per work-item. */
+    public static final int BM = 4 * TY;
+    /** Output features per work-group tile: 4 per work-item. */
+    public static final int BN = 4 * TX;
+    /** Depth of one local-memory step along {@code in}. */
+    public static final int BK = 16;
     /** Padded length of a k-row of a staged slice. */
     private static final int LM = BM + 1;
     private static final int LN = BN + 1;
@@ -74,12 +71,13 @@ public final class MatMul {
         int wBase = layer.get(0) * out * in;
         float[] xs = ctx.allocateFloatLocalArray(BK * LM);
         float[] ws = ctx.allocateFloatLocalArray(BK * LN);
-        float[] acc = new float[RM * RN];
-        float[] xr = new float[RM];
-        float[] wr = new float[RN];
-        for (int a = 0; a < RM * RN; a++) {
-            acc[a] = 0.0f;
-        }
+        // the 4×4 outputs as scalars, not a private array: TornadoVM's PTX backend keeps private arrays in local
+        // (off-chip) memory, where every += was a load and a store (the array form ran ViT-B/16 on an H200 at
+        // 1.4 TFLOP/s)
+        float c00 = 0.0f, c01 = 0.0f, c02 = 0.0f, c03 = 0.0f;
+        float c10 = 0.0f, c11 = 0.0f, c12 = 0.0f, c13 = 0.0f;
+        float c20 = 0.0f, c21 = 0.0f, c22 = 0.0f, c23 = 0.0f;
+        float c30 = 0.0f, c31 = 0.0f, c32 = 0.0f, c33 = 0.0f;
         for (int k0 = 0; k0 < in; k0 += BK) {
             // consecutive work-items load consecutive k of one row (coalesced), stored transposed
             for (int e = tid; e < BM * BK; e += TX * TY) {
@@ -92,24 +90,51 @@ public final class MatMul {
                 ws[k * LN + r] = (gc < out && gk < in) ? w.get(wBase + gc * in + gk) : 0.0f;
             }
             ctx.localBarrier();
-            // acc[i][j] += Σ_k xs[k][ty + i·TY] · ws[k][tx + j·TX] (written out here: TornadoVM mis-addresses
-            // local arrays passed to a helper method)
+            // c[i][j] += Σ_k xs[k][ty + i·TY] · ws[k][tx + j·TX] (written out here: TornadoVM mis-addresses local
+            // arrays passed to a helper method)
             for (int k = 0; k < BK; k++) {
-                for (int i = 0; i < RM; i++) {
-                    xr[i] = xs[k * LM + ty + i * TY];
-                }
-                for (int j = 0; j < RN; j++) {
-                    wr[j] = ws[k * LN + tx + j * TX];
-                }
-                for (int i = 0; i < RM; i++) {
-                    for (int j = 0; j < RN; j++) {
-                        acc[i * RN + j] += xr[i] * wr[j];
-                    }
-                }
+                int xk = k * LM + ty;
+                int wk = k * LN + tx;
+                float a0 = xs[xk];
+                float a1 = xs[xk + TY];
+                float a2 = xs[xk + 2 * TY];
+                float a3 = xs[xk + 3 * TY];
+                float b0 = ws[wk];
+                float b1 = ws[wk + TX];
+                float b2 = ws[wk + 2 * TX];
+                float b3 = ws[wk + 3 * TX];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
             }
             ctx.localBarrier();
         }
-        store(acc, bias, residual, y, layer.get(0) * out, rows, out, row0, col0, tx, ty, epilogue);
+        int biasBase = layer.get(0) * out;
+        int r0 = row0 + ty;
+        int r1 = r0 + TY;
+        int r2 = r0 + 2 * TY;
+        int r3 = r0 + 3 * TY;
+        int f0 = col0 + tx;
+        int f1 = f0 + TX;
+        int f2 = f0 + 2 * TX;
+        int f3 = f0 + 3 * TX;
+        put(c00, bias, residual, y, biasBase, rows, out, r0, f0, epilogue);
+        put(c01, bias, residual, y, biasBase, rows, out, r0, f1, epilogue);
+        put(c02, bias, residual, y, biasBase, rows, out, r0, f2, epilogue);
+        put(c03, bias, residual, y, biasBase, rows, out, r0, f3, epilogue);
+        put(c10, bias, residual, y, biasBase, rows, out, r1, f0, epilogue);
+        put(c11, bias, residual, y, biasBase, rows, out, r1, f1, epilogue);
+        put(c12, bias, residual, y, biasBase, rows, out, r1, f2, epilogue);
+        put(c13, bias, residual, y, biasBase, rows, out, r1, f3, epilogue);
+        put(c20, bias, residual, y, biasBase, rows, out, r2, f0, epilogue);
+        put(c21, bias, residual, y, biasBase, rows, out, r2, f1, epilogue);
+        put(c22, bias, residual, y, biasBase, rows, out, r2, f2, epilogue);
+        put(c23, bias, residual, y, biasBase, rows, out, r2, f3, epilogue);
+        put(c30, bias, residual, y, biasBase, rows, out, r3, f0, epilogue);
+        put(c31, bias, residual, y, biasBase, rows, out, r3, f1, epilogue);
+        put(c32, bias, residual, y, biasBase, rows, out, r3, f2, epilogue);
+        put(c33, bias, residual, y, biasBase, rows, out, r3, f3, epilogue);
     }
 
     /** Rows per work-item of {@link #linearCpu}. */
@@ -174,13 +199,15 @@ public final class MatMul {
         int wBase = layer.get(0) * out * in;
         float[] xs = ctx.allocateFloatLocalArray(BK * LM);
         float[] ws = ctx.allocateFloatLocalArray(BK * LN);
-        float[] acc = new float[RM * RN];
-        float[] xr = new float[RM];
-        float[] wr = new float[RN];
-        for (int a = 0; a < RM * RN; a++) {
-            acc[a] = 0.0f;
-        }
+        // the 4×4 outputs as scalars, not a private array: TornadoVM's PTX backend keeps private arrays in local
+        // (off-chip) memory, where every += was a load and a store (the array form ran ViT-B/16 on an H200 at
+        // 1.4 TFLOP/s)
+        float c00 = 0.0f, c01 = 0.0f, c02 = 0.0f, c03 = 0.0f;
+        float c10 = 0.0f, c11 = 0.0f, c12 = 0.0f, c13 = 0.0f;
+        float c20 = 0.0f, c21 = 0.0f, c22 = 0.0f, c23 = 0.0f;
+        float c30 = 0.0f, c31 = 0.0f, c32 = 0.0f, c33 = 0.0f;
         for (int k0 = 0; k0 < in; k0 += BK) {
+            // consecutive work-items load consecutive k of one row (coalesced), stored transposed
             for (int e = tid; e < BM * BK; e += TX * TY) {
                 int r = e / BK;
                 int k = e % BK;
@@ -191,43 +218,65 @@ public final class MatMul {
                 ws[k * LN + r] = (gc < out && gk < in) ? w.get(wBase + gc * in + gk).getFloat32() : 0.0f;
             }
             ctx.localBarrier();
-            // acc[i][j] += Σ_k xs[k][ty + i·TY] · ws[k][tx + j·TX] (written out here: TornadoVM mis-addresses
-            // local arrays passed to a helper method)
+            // c[i][j] += Σ_k xs[k][ty + i·TY] · ws[k][tx + j·TX] (written out here: TornadoVM mis-addresses local
+            // arrays passed to a helper method)
             for (int k = 0; k < BK; k++) {
-                for (int i = 0; i < RM; i++) {
-                    xr[i] = xs[k * LM + ty + i * TY];
-                }
-                for (int j = 0; j < RN; j++) {
-                    wr[j] = ws[k * LN + tx + j * TX];
-                }
-                for (int i = 0; i < RM; i++) {
-                    for (int j = 0; j < RN; j++) {
-                        acc[i * RN + j] += xr[i] * wr[j];
-                    }
-                }
+                int xk = k * LM + ty;
+                int wk = k * LN + tx;
+                float a0 = xs[xk];
+                float a1 = xs[xk + TY];
+                float a2 = xs[xk + 2 * TY];
+                float a3 = xs[xk + 3 * TY];
+                float b0 = ws[wk];
+                float b1 = ws[wk + TX];
+                float b2 = ws[wk + 2 * TX];
+                float b3 = ws[wk + 3 * TX];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
             }
             ctx.localBarrier();
         }
-        store(acc, bias, residual, y, layer.get(0) * out, rows, out, row0, col0, tx, ty, epilogue);
+        int biasBase = layer.get(0) * out;
+        int r0 = row0 + ty;
+        int r1 = r0 + TY;
+        int r2 = r0 + 2 * TY;
+        int r3 = r0 + 3 * TY;
+        int f0 = col0 + tx;
+        int f1 = f0 + TX;
+        int f2 = f0 + 2 * TX;
+        int f3 = f0 + 3 * TX;
+        put(c00, bias, residual, y, biasBase, rows, out, r0, f0, epilogue);
+        put(c01, bias, residual, y, biasBase, rows, out, r0, f1, epilogue);
+        put(c02, bias, residual, y, biasBase, rows, out, r0, f2, epilogue);
+        put(c03, bias, residual, y, biasBase, rows, out, r0, f3, epilogue);
+        put(c10, bias, residual, y, biasBase, rows, out, r1, f0, epilogue);
+        put(c11, bias, residual, y, biasBase, rows, out, r1, f1, epilogue);
+        put(c12, bias, residual, y, biasBase, rows, out, r1, f2, epilogue);
+        put(c13, bias, residual, y, biasBase, rows, out, r1, f3, epilogue);
+        put(c20, bias, residual, y, biasBase, rows, out, r2, f0, epilogue);
+        put(c21, bias, residual, y, biasBase, rows, out, r2, f1, epilogue);
+        put(c22, bias, residual, y, biasBase, rows, out, r2, f2, epilogue);
+        put(c23, bias, residual, y, biasBase, rows, out, r2, f3, epilogue);
+        put(c30, bias, residual, y, biasBase, rows, out, r3, f0, epilogue);
+        put(c31, bias, residual, y, biasBase, rows, out, r3, f1, epilogue);
+        put(c32, bias, residual, y, biasBase, rows, out, r3, f2, epilogue);
+        put(c33, bias, residual, y, biasBase, rows, out, r3, f3, epilogue);
     }
 
-    private static void store(float[] acc, FloatArray bias, FloatArray residual, FloatArray y, int biasBase,
-            int rows, int out, int row0, int col0, int tx, int ty, int epilogue) {
-        for (int i = 0; i < RM; i++) {
-            int row = row0 + ty + i * TY;
-            for (int j = 0; j < RN; j++) {
-                int col = col0 + tx + j * TX;
-                if (row < rows && col < out) {
-                    float v = acc[i * RN + j] + bias.get(biasBase + col);
-                    int at = row * out + col;
-                    if (epilogue == GELU) {
-                        v = Activations.gelu(v);
-                    } else if (epilogue == RESIDUAL) {
-                        v = residual.get(at) + v;
-                    }
-                    y.set(at, v);
-                }
+    /** Stores one output (row, col), if inside y: the bias, then the epilogue. */
+    private static void put(float acc, FloatArray bias, FloatArray residual, FloatArray y, int biasBase, int rows,
+            int out, int row, int col, int epilogue) {
+        if (row < rows && col < out) {
+            float v = acc + bias.get(biasBase + col);
+            int at = row * out + col;
+            if (epilogue == GELU) {
+                v = Activations.gelu(v);
+            } else if (epilogue == RESIDUAL) {
+                v = residual.get(at) + v;
             }
+            y.set(at, v);
         }
     }
 }
