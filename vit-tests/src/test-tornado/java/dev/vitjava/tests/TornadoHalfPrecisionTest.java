@@ -26,9 +26,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code precision=fp16}: the weight matrices on the device as half floats, float32 accumulation. On every golden
  * case, the device's logits equal those of the reference engine run on the same weights rounded to half precision
  * (within the float32 tolerance, 1e-4: so the kernels add no error of their own), and the top-1 class equals
- * PyTorch's (float32) on every image; so is the top-1 class of every shipped demo sample. How far half-precision weights move the logits from float32 is a property of
- * the model, measured here on the host and printed; docs/performance.md gives the figures. Skipped on devices
- * without half precision (PoCL's CPU device has no cl_khr_fp16).
+ * PyTorch's (float32) on every image, as it does on every shipped demo sample. How far half-precision weights move
+ * the logits from float32 is a property of the model, measured here on the host and printed; docs/performance.md
+ * gives the figures. Skipped on devices without half precision (PoCL's CPU device has no cl_khr_fp16).
  */
 class TornadoHalfPrecisionTest {
 
@@ -80,8 +80,9 @@ class TornadoHalfPrecisionTest {
         assertThat(lines).hasSize(30);
         double worst = 0;
         for (String line : lines) {
-            JsonNode got = json.readTree(line).get("top").get(0);
-            String file = Path.of(json.readTree(line).get("file").asText()).getFileName().toString();
+            JsonNode row = json.readTree(line);
+            JsonNode got = row.get("top").get(0);
+            String file = Path.of(row.get("file").asText()).getFileName().toString();
             JsonNode expected = ref.get(file).get("top3").get(0);
             assertThat(got.get("index").asInt()).as(file).isEqualTo(expected.get("index").asInt());
             worst = Math.max(worst, Math.abs(got.get("prob").asDouble() - expected.get("prob").asDouble()));
