@@ -1,0 +1,74 @@
+package dev.vitjava.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.File;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code vit spark classify} with a hub id, as a user runs it (its own JVM on vit-spark's jar and class path): the
+ * executor, here the {@code local[2]} driver with two task slots, downloads the model from a fake Hugging Face Hub
+ * into its cache once, however many tasks need it, and classifies the shipped samples as {@code vit classify} does.
+ */
+class SparkHubTest {
+
+    private static final Path SPARK = Path.of("..", "vit-spark", "target");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void theExecutorDownloadsAHubModelOnceAndClassifiesWithIt() throws Exception {
+        try (FakeHub hub = new FakeHub("zalando/vit-fashion-mnist", Map.of(
+                "config.json", Files.readAllBytes(HubClassifyTest.DEMO.resolve("config.json")),
+                "model.safetensors", Files.readAllBytes(HubClassifyTest.DEMO.resolve("model.safetensors"))))) {
+            Path out = tmp.resolve("out");
+            Path log = tmp.resolve("spark.log");
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                    .toString()));
+            cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                    .filter(a -> a.startsWith("--") || a.startsWith("-XX:")).toList()); // the module's JVM flags
+            cmd.addAll(List.of("-cp", SPARK.resolve("vit-spark.jar") + File.pathSeparator
+                    + Files.readString(SPARK.resolve("classpath")).strip(), "dev.vitjava.spark.SparkMain",
+                    "classify", "--master", "local[2]", "--model", "zalando/vit-fashion-mnist", "--top-k", "1",
+                    "--batch", "4", "--input", ClassifyTest.SAMPLES.toString(), "--output", out.toString(),
+                    "--format", "json"));
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().put("HF_ENDPOINT", hub.endpoint());
+            pb.environment().put("HF_HUB_CACHE", tmp.resolve("cache").toString());
+            pb.environment().put("HF_HUB_OFFLINE", "0");
+            Process p = pb.start();
+            assertThat(p.waitFor(4, TimeUnit.MINUTES)).as("the job finished").isTrue();
+            assertThat(p.exitValue()).as(Files.readString(log)).isZero();
+
+            JsonNode reference = ClassifyTest.reference();
+            ObjectMapper json = new ObjectMapper();
+            List<JsonNode> rows = new ArrayList<>();
+            try (Stream<Path> files = Files.list(out)) {
+                for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".json")).toList()) {
+                    for (String line : Files.readAllLines(f)) {
+                        rows.add(json.readTree(line));
+                    }
+                }
+            }
+            assertThat(rows).hasSize(30);
+            for (JsonNode row : rows) {
+                String file = Path.of(row.get("path").asText()).getFileName().toString();
+                assertThat(row.get("top").get(0).get("index").asInt()).as(file)
+                        .isEqualTo(reference.get(file).get("top3").get(0).get("index").asInt());
+            }
+            assertThat(hub.modelGets.get()).as("downloads of model.safetensors").isEqualTo(1);
+        }
+    }
+}
