@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.File;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,10 +34,9 @@ class SparkHubTest {
                 "model.safetensors", Files.readAllBytes(HubClassifyTest.DEMO.resolve("model.safetensors"))))) {
             Path out = tmp.resolve("out");
             Path log = tmp.resolve("spark.log");
+            // only what the cpu engine needs: this JVM's own flags may carry TornadoVM's module path
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                    .toString()));
-            cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                    .filter(a -> a.startsWith("--") || a.startsWith("-XX:")).toList()); // the module's JVM flags
+                    .toString(), "--add-modules", "jdk.incubator.vector"));
             cmd.addAll(List.of("-cp", SPARK.resolve("vit-spark.jar") + File.pathSeparator
                     + Files.readString(SPARK.resolve("classpath")).strip(), "dev.vitjava.spark.SparkMain",
                     "classify", "--master", "local[2]", "--model", "zalando/vit-fashion-mnist", "--top-k", "1",
