@@ -196,13 +196,43 @@ class LauncherTest {
     /** The launcher rebuilds for vit-core or vit-cli changes, and for vit-tornado only with a TornadoVM SDK set. */
     @Test
     void launcherRebuildsOnlyForWhatGoesIntoTheJar() throws Exception {
+        List<Path> sources = checkout("exit 3");
+        Path root = tmp.resolve("checkout");
+        Path log = root.resolve("build.log");
+        List<String> version = List.of(root.resolve("vit").toString(), "--version");
+        Map<String, String> noSdk = Map.of("TORNADOVM_HOME", "");
+
+        Files.setLastModifiedTime(sources.get(2), FileTime.from(Instant.now().plusSeconds(60)));
+        Run tornadoOnly = run(version, null, noSdk);
+        assertThat(tornadoOnly.exitCode()).as(tornadoOnly.err()).isZero();
+        assertThat(tornadoOnly.out()).startsWith("vit ");
+        assertThat(log).doesNotExist();
+
+        Run withSdk = run(version, null, Map.of("TORNADOVM_HOME", tmp.toString()));
+        assertThat(withSdk.exitCode()).isEqualTo(1);
+        assertThat(withSdk.err()).contains("building the CLI", "build failed");
+        assertThat(log).exists();
+        Files.delete(log);
+
+        Files.setLastModifiedTime(sources.get(0), FileTime.from(Instant.now().plusSeconds(60)));
+        Run core = run(version, null, noSdk);
+        assertThat(core.exitCode()).isEqualTo(1);
+        assertThat(log).exists();
+    }
+
+    /**
+     * A checkout under tmp/checkout with the launcher, a fake {@code build} that logs its arguments to build.log and
+     * ends with {@code buildExit}, vit-core, vit-cli and vit-tornado sources (returned in that order) and vit.jar, the
+     * jar newer than everything else.
+     */
+    private List<Path> checkout(String buildExit) throws IOException {
         Path root = tmp.resolve("checkout");
         Files.createDirectories(root.resolve("scripts"));
         Files.copy(ROOT.resolve("vit"), root.resolve("vit"));
         Files.copy(ROOT.resolve("scripts/jdk.sh"), root.resolve("scripts/jdk.sh"));
         Files.copy(ROOT.resolve("scripts/jvm-flags.sh"), root.resolve("scripts/jvm-flags.sh"));
         Path log = root.resolve("build.log");
-        Files.writeString(root.resolve("build"), "#!/bin/sh\necho \"$@\" >> " + quote(log) + "\nexit 3\n");
+        Files.writeString(root.resolve("build"), "#!/bin/sh\necho \"$@\" >> " + quote(log) + "\n" + buildExit + "\n");
         root.resolve("build").toFile().setExecutable(true);
         root.resolve("vit").toFile().setExecutable(true);
         Instant old = Instant.now().minusSeconds(3600);
@@ -223,25 +253,32 @@ class LauncherTest {
                 }
             }
         }
+        return sources;
+    }
+
+    /**
+     * A build after which Maven left the jar as it was (nothing in it changed) still counts: the next run does not
+     * build again.
+     */
+    @Test
+    void aBuildThatLeftTheJarAsItWasIsNotRepeated() throws Exception {
+        List<Path> sources = checkout("exit 0");
+        Path root = tmp.resolve("checkout");
+        Path log = root.resolve("build.log");
+        // a vit-core source newer than the jar; the fake build leaves the jar alone, as Maven does when it is current
+        Instant now = Instant.now();
+        Files.setLastModifiedTime(root.resolve("vit-cli/target/vit.jar"), FileTime.from(now.minusSeconds(10)));
+        Files.setLastModifiedTime(sources.get(0), FileTime.from(now.minusSeconds(5)));
         List<String> version = List.of(root.resolve("vit").toString(), "--version");
         Map<String, String> noSdk = Map.of("TORNADOVM_HOME", "");
 
-        Files.setLastModifiedTime(sources.get(2), FileTime.from(Instant.now().plusSeconds(60)));
-        Run tornadoOnly = run(version, null, noSdk);
-        assertThat(tornadoOnly.exitCode()).as(tornadoOnly.err()).isZero();
-        assertThat(tornadoOnly.out()).startsWith("vit ");
-        assertThat(log).doesNotExist();
-
-        Run withSdk = run(version, null, Map.of("TORNADOVM_HOME", tmp.toString()));
-        assertThat(withSdk.exitCode()).isEqualTo(1);
-        assertThat(withSdk.err()).contains("building the CLI", "build failed");
-        assertThat(log).exists();
-        Files.delete(log);
-
-        Files.setLastModifiedTime(sources.get(0), FileTime.from(Instant.now().plusSeconds(60)));
-        Run core = run(version, null, noSdk);
-        assertThat(core.exitCode()).isEqualTo(1);
-        assertThat(log).exists();
+        Run first = run(version, null, noSdk);
+        assertThat(first.exitCode()).as(first.err()).isZero();
+        assertThat(first.err()).contains("building the CLI");
+        Run second = run(version, null, noSdk);
+        assertThat(second.exitCode()).as(second.err()).isZero();
+        assertThat(second.err()).doesNotContain("building the CLI");
+        assertThat(Files.readAllLines(log)).hasSize(1);
     }
 
     /** Maven's own libraries call sun.misc.Unsafe, which JDK 24+ warns about; ./build keeps that out. */
