@@ -108,12 +108,10 @@ class BackendContractTest {
             result = engine.forward(pixels, true);
         }
         String what = backend.name() + " " + name + suffix;
-        Golden.assertMatchesPyTorch(result.trace(), expected, tol.vsPyTorch(), what);
+        double worst = Golden.assertMatchesPyTorch(result.trace(), expected, tol.vsPyTorch(), what);
         double logits = Golden.maxAbsDiff(result.logits(), expected.get("logits"));
         assertThat(logits).as("logits, %s", what).isLessThanOrEqualTo(tol.logits());
         // the margins, for the record (docs/performance.md quotes them per device)
-        double worst = expected.entrySet().stream()
-                .mapToDouble(e -> Golden.maxAbsDiff(result.trace().get(e.getKey()), e.getValue())).max().orElse(0);
         System.out.printf("%s: max |java - pytorch| %.2e over the trace, %.2e on the logits%n", what, worst, logits);
         if (!backend.name().equals("reference")) {
             InferenceEngine.Result reference = new ReferenceEngine(loaded.model()).forward(pixels, true);
