@@ -59,12 +59,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--predictions", paramLabel = "FILE", description = "Write index,label,pred,prob rows (CSV).")
     Path predictions;
 
-    @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
-            description = "Report format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    EvalReport.Format format;
-
-    @Option(names = "--confusion", description = "Also print the confusion matrix (rows: true, columns: predicted).")
-    boolean confusion;
+    @Mixin
+    EvalReport.Options report;
 
     @Option(names = {"-b", "--batch", "--batch-size"}, paramLabel = "B", defaultValue = "64",
             converter = OptionValues.BatchSize.class, description = "Images per batch (default: ${DEFAULT-VALUE}).")
@@ -133,8 +129,7 @@ final class EvalCommand implements Callable<Integer> {
         if (predictions != null) {
             SafeFiles.writeAtomically(predictions, o -> o.write(rows.toString().getBytes(StandardCharsets.UTF_8)));
         }
-        new EvalReport(dataset.toString(), eval, failures[0], matching, confusion)
-                .print(spec.commandLine().getOut(), format);
+        report.print(spec.commandLine().getOut(), dataset.toString(), eval, failures[0], matching);
         return failures[0] == 0 ? 0 : Main.EXIT_FAILURE;
     }
 

@@ -7,6 +7,7 @@ import dev.vitjava.dataset.Evaluation;
 import dev.vitjava.io.Printable;
 import java.io.PrintWriter;
 import java.util.Locale;
+import picocli.CommandLine.Option;
 
 /**
  * The accuracy report of {@code vit eval} (text or one JSON object), shared with {@code vit spark eval} so both print
@@ -21,6 +22,22 @@ public record EvalReport(String dataset, Evaluation eval, int failed, String mat
 
     /** The report formats. */
     public enum Format { text, json }
+
+    /** How the report is printed: the options of {@code vit eval} and {@code vit spark eval} (a picocli mixin). */
+    public static final class Options {
+        @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
+                description = "Report format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+        Format format;
+
+        @Option(names = "--confusion",
+                description = "Also print the confusion matrix (rows: true, columns: predicted).")
+        boolean confusion;
+
+        /** Prints the report of {@code eval} over {@code dataset} as these options ask. */
+        public void print(PrintWriter out, String dataset, Evaluation eval, int failed, String matching) {
+            new EvalReport(dataset, eval, failed, matching, confusion).print(out, format);
+        }
+    }
 
     public void print(PrintWriter out, Format format) {
         if (format == Format.json) {

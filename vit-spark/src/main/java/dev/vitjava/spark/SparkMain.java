@@ -206,12 +206,8 @@ public final class SparkMain {
         @Mixin
         JobMixin job;
 
-        @Option(names = "--format", paramLabel = "FMT", defaultValue = "text",
-                description = "Report format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-        EvalReport.Format format;
-
-        @Option(names = "--confusion", description = "Also print the confusion matrix.")
-        boolean confusion;
+        @Mixin
+        EvalReport.Options reportOptions;
 
         @Override
         public Integer call() {
@@ -220,8 +216,8 @@ public final class SparkMain {
             try {
                 EvalReport report = new VitSpark(spark).evaluate(job.input, job.options(5),
                         error -> err.println("vit: " + error));
-                new EvalReport(report.dataset(), report.eval(), report.failed(), report.matching(), confusion)
-                        .print(spec.commandLine().getOut(), format);
+                reportOptions.print(spec.commandLine().getOut(), report.dataset(), report.eval(), report.failed(),
+                        report.matching());
                 return report.failed() == 0 ? 0 : Main.EXIT_FAILURE;
             } finally {
                 spark.stop();
