@@ -222,8 +222,8 @@ class LauncherTest {
 
     /**
      * A checkout under tmp/checkout with the launcher, a fake {@code build} that logs its arguments to build.log and
-     * ends with {@code buildExit}, vit-core, vit-cli and vit-tornado sources (returned in that order) and vit.jar, the
-     * jar newer than everything else.
+     * ends with {@code buildExit}, vit-core, vit-cli, vit-tornado and vit-spark sources (returned in that order),
+     * vit.jar and vit-spark.jar, the jars newer than everything else.
      */
     private List<Path> checkout(String buildExit) throws IOException {
         Path root = tmp.resolve("checkout");
@@ -237,7 +237,7 @@ class LauncherTest {
         root.resolve("vit").toFile().setExecutable(true);
         Instant old = Instant.now().minusSeconds(3600);
         List<Path> sources = new ArrayList<>();
-        for (String m : List.of("vit-core", "vit-cli", "vit-tornado")) {
+        for (String m : List.of("vit-core", "vit-cli", "vit-tornado", "vit-spark")) {
             Path src = Files.createDirectories(root.resolve(m).resolve("src/main/java")).resolve("A.java");
             Files.writeString(src, "class A {}");
             Files.writeString(root.resolve(m).resolve("pom.xml"), "<project/>");
@@ -246,9 +246,12 @@ class LauncherTest {
         Files.writeString(root.resolve("pom.xml"), "<project/>");
         Files.createDirectories(root.resolve("vit-cli/target"));
         Files.copy(JAR, root.resolve("vit-cli/target/vit.jar"));
+        Files.createDirectories(root.resolve("vit-spark/target"));
+        Files.copy(JAR, root.resolve("vit-spark/target/vit-spark.jar"));
+        Files.writeString(root.resolve("vit-spark/target/classpath"), root.resolve("spark.jar").toString());
         try (var all = Files.walk(root)) {
             for (Path f : all.toList()) {
-                if (!f.endsWith("vit.jar")) {
+                if (!f.endsWith("vit.jar") && !f.endsWith("vit-spark.jar")) {
                     Files.setLastModifiedTime(f, FileTime.from(old));
                 }
             }
@@ -279,6 +282,66 @@ class LauncherTest {
         assertThat(second.exitCode()).as(second.err()).isZero();
         assertThat(second.err()).doesNotContain("building the CLI");
         assertThat(Files.readAllLines(log)).hasSize(1);
+    }
+
+    /**
+     * {@code vit spark}'s class-data-sharing archive (docs/distributed.md): only a job that succeeds writes one, under
+     * a temporary name renamed into place after the JVM exits; help and failed runs leave nothing; later runs map it;
+     * a rebuild of the jar drops it; plain {@code vit} runs never touch it. A fake JDK records each JVM's arguments
+     * and, like {@code -XX:ArchiveClassesAtExit}, writes the archive it was asked for before exiting with
+     * {@code FAKE_EXIT}.
+     */
+    @Test
+    void sparkArchiveIsWrittenBySuccessfulJobsOnlyAndDroppedOnRebuild() throws Exception {
+        List<Path> sources = checkout("exit 0");
+        Path root = tmp.resolve("checkout");
+        Path jdk = Files.createDirectories(tmp.resolve("jdk/bin"));
+        Path args = tmp.resolve("java-args.log");
+        Files.writeString(jdk.resolve("java"), """
+                #!/bin/bash
+                if [[ " $* " == *" -version "* ]]; then echo '    java.specification.version = 25' >&2; exit 0; fi
+                echo "$*" >> %s
+                for a in "$@"; do
+                  case "$a" in -XX:ArchiveClassesAtExit=*) echo archive > "${a#-XX:ArchiveClassesAtExit=}";; esac
+                done
+                exit "${FAKE_EXIT:-0}"
+                """.formatted(quote(args)));
+        Files.writeString(jdk.resolve("javac"), "#!/bin/sh\n");
+        jdk.resolve("java").toFile().setExecutable(true);
+        jdk.resolve("javac").toFile().setExecutable(true);
+        Path archive = root.resolve("vit-spark/target/vit-spark.jsa");
+        String vit = root.resolve("vit").toString();
+        List<String> classify = List.of(vit, "spark", "classify", "--input", "in", "--output", "out");
+        Map<String, String> ok = Map.of("JAVA_HOME", jdk.getParent().toString(), "TORNADOVM_HOME", "",
+                "FAKE_EXIT", "0");
+        Map<String, String> failing = Map.of("JAVA_HOME", jdk.getParent().toString(), "TORNADOVM_HOME", "",
+                "FAKE_EXIT", "1");
+
+        assertThat(run(List.of(vit, "spark", "classify", "--help"), null, ok).exitCode()).isZero();
+        assertThat(lastJvm(args)).doesNotContain("ArchiveClassesAtExit", "SharedArchiveFile");
+        assertThat(run(List.of(vit, "classify", "x.png"), null, ok).exitCode()).isZero();
+        assertThat(lastJvm(args)).doesNotContain("ArchiveClassesAtExit", "SharedArchiveFile");
+        assertThat(run(classify, null, failing).exitCode()).isEqualTo(1);
+        assertThat(lastJvm(args)).contains("-XX:ArchiveClassesAtExit=" + archive + ".");
+        assertThat(archive.getParent()).isDirectoryNotContaining("glob:**.jsa*");
+
+        assertThat(run(classify, null, ok).exitCode()).isZero();
+        assertThat(Files.readString(archive).strip()).isEqualTo("archive");
+        assertThat(archive.getParent()).isDirectoryContaining("glob:**.jsa").isDirectoryNotContaining("glob:**.jsa.*");
+        assertThat(run(classify, null, ok).exitCode()).isZero();
+        assertThat(lastJvm(args)).contains("-XX:SharedArchiveFile=" + archive).doesNotContain("ArchiveClassesAtExit");
+
+        Files.setLastModifiedTime(sources.get(3), FileTime.from(Instant.now().plusSeconds(60)));
+        Run rebuilt = run(List.of(vit, "spark", "--version"), null, ok);
+        assertThat(rebuilt.err()).contains("building the CLI");
+        assertThat(archive).doesNotExist();
+        assertThat(lastJvm(args)).doesNotContain("ArchiveClassesAtExit", "SharedArchiveFile");
+    }
+
+    /** The arguments of the last JVM the fake JDK ran (its version probes not counted). */
+    private static String lastJvm(Path log) throws IOException {
+        List<String> lines = Files.readAllLines(log);
+        return lines.get(lines.size() - 1);
     }
 
     /** Maven's own libraries call sun.misc.Unsafe, which JDK 24+ warns about; ./build keeps that out. */
