@@ -1,5 +1,5 @@
 # Sourced by ./vit and ./build: sets JAVA_HOME to a JDK >= 21 (JAVA_HOME if it qualifies, else the usual
-# install locations), or exits with a clear message.
+# install locations) and VIT_JAVA_MAJOR to its feature version, or exits with a clear message.
 
 vit_java_major() { # prints the feature version of the JDK at $1, or nothing
   [ -x "$1/bin/java" ] && [ -x "$1/bin/javac" ] || return 0
@@ -16,6 +16,7 @@ vit_find_jdk() {
     major=$(vit_java_major "$candidate")
     if [ -n "$major" ] && [ "$major" -ge 21 ] 2>/dev/null; then
       export JAVA_HOME="$candidate"
+      VIT_JAVA_MAJOR="$major"
       return 0
     fi
   done

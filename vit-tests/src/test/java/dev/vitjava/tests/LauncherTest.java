@@ -287,7 +287,8 @@ class LauncherTest {
     /**
      * {@code vit spark}'s class-data-sharing archive (docs/distributed.md): only a job that succeeds writes one, under
      * a temporary name renamed into place after the JVM exits; help and failed runs leave nothing; later runs map it;
-     * a rebuild of the jar drops it; plain {@code vit} runs never touch it. A fake JDK records each JVM's arguments
+     * a rebuild of the jar, a build outside the launcher or another JDK drops it; plain {@code vit} runs never touch
+     * it. A fake JDK records each JVM's arguments
      * and, like {@code -XX:ArchiveClassesAtExit}, writes the archive it was asked for before exiting with
      * {@code FAKE_EXIT}.
      */
@@ -309,6 +310,7 @@ class LauncherTest {
         Files.writeString(jdk.resolve("javac"), "#!/bin/sh\n");
         jdk.resolve("java").toFile().setExecutable(true);
         jdk.resolve("javac").toFile().setExecutable(true);
+        Files.writeString(Files.createDirectories(jdk.resolveSibling("lib")).resolve("modules"), "jdk 25");
         Path archive = root.resolve("vit-spark/target/vit-spark.jsa");
         String vit = root.resolve("vit").toString();
         List<String> classify = List.of(vit, "spark", "classify", "--input", "in", "--output", "out");
@@ -327,9 +329,23 @@ class LauncherTest {
 
         assertThat(run(classify, null, ok).exitCode()).isZero();
         assertThat(Files.readString(archive).strip()).isEqualTo("archive");
-        assertThat(archive.getParent()).isDirectoryContaining("glob:**.jsa").isDirectoryNotContaining("glob:**.jsa.*");
+        assertThat(archive.getParent()).isDirectoryContaining("glob:**.jsa")
+                .isDirectoryNotContaining("glob:**.jsa.[0-9]*");
         assertThat(run(classify, null, ok).exitCode()).isZero();
         assertThat(lastJvm(args)).contains("-XX:SharedArchiveFile=" + archive).doesNotContain("ArchiveClassesAtExit");
+
+        // the JVM would ignore the archive after a build outside the launcher or a JDK update: a new one is made
+        Path jar = root.resolve("vit-spark/target/vit-spark.jar");
+        Files.setLastModifiedTime(jar, FileTime.from(Files.getLastModifiedTime(jar).toInstant().plusMillis(10)));
+        assertThat(run(classify, null, ok).exitCode()).isZero();
+        assertThat(lastJvm(args)).contains("-XX:ArchiveClassesAtExit=").doesNotContain("SharedArchiveFile");
+        assertThat(run(classify, null, ok).exitCode()).isZero();
+        assertThat(lastJvm(args)).contains("-XX:SharedArchiveFile=" + archive);
+        Files.writeString(jdk.resolveSibling("lib/modules"), "jdk 25.0.1");
+        assertThat(run(classify, null, ok).exitCode()).isZero();
+        assertThat(lastJvm(args)).contains("-XX:ArchiveClassesAtExit=").doesNotContain("SharedArchiveFile");
+        assertThat(archive.getParent()).isDirectoryContaining("glob:**.jsa")
+                .isDirectoryNotContaining("glob:**.jsa.[0-9]*");
 
         Files.setLastModifiedTime(sources.get(3), FileTime.from(Instant.now().plusSeconds(60)));
         Run rebuilt = run(List.of(vit, "spark", "--version"), null, ok);
