@@ -288,9 +288,8 @@ class LauncherTest {
      * {@code vit spark}'s class-data-sharing archive (docs/distributed.md): only a job that succeeds writes one, under
      * a temporary name renamed into place after the JVM exits; help and failed runs leave nothing; later runs map it;
      * a rebuild of the jar, a build outside the launcher or another JDK drops it; plain {@code vit} runs never touch
-     * it. A fake JDK records each JVM's arguments
-     * and, like {@code -XX:ArchiveClassesAtExit}, writes the archive it was asked for before exiting with
-     * {@code FAKE_EXIT}.
+     * it. A fake JDK records each JVM's arguments and, like {@code -XX:ArchiveClassesAtExit}, writes the archive it
+     * was asked for before exiting with {@code FAKE_EXIT}.
      */
     @Test
     void sparkArchiveIsWrittenBySuccessfulJobsOnlyAndDroppedOnRebuild() throws Exception {
