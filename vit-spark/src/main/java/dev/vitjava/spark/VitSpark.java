@@ -1,7 +1,6 @@
 package dev.vitjava.spark;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.lower;
 
 import dev.vitjava.VitException;
 import dev.vitjava.checkpoint.LoadedModel;
@@ -62,9 +61,14 @@ public final class VitSpark {
             .add("embedding", DataTypes.createArrayType(DataTypes.FloatType, false), true)
             .add("error", DataTypes.StringType, true);
 
-    /** A path ending in one of the image extensions that {@code vit classify DIR} and ImageFolder pick. */
-    private static final String IMAGE_NAME = ".*\\.(" + String.join("|", ImageFolderDataset.EXTENSIONS.stream().sorted()
-            .toList()) + ")";
+    /**
+     * A path whose file name ends in one of the image extensions that {@code vit classify DIR} and ImageFolder pick
+     * ({@link ImageFolderDataset#isImage}: after a dot that does not start the name, in any case). Matched case-blind
+     * rather than through {@code lower(path)}: Spark 4's lower() initialises its collation support on first use, which
+     * title-cases every Unicode code point once per JVM (measured: 2.8 GB of garbage, 0.4-8 s of CPU time).
+     */
+    private static final String IMAGE_NAME = "(?i)/[^/]+\\.(" + String.join("|", ImageFolderDataset.EXTENSIONS.stream()
+            .sorted().toList()) + ")\\z";
 
     private final SparkSession spark;
     private final InferPartition.Counters counters;
@@ -106,7 +110,7 @@ public final class VitSpark {
             throw e;
         }
         files = files.union(emptyFiles(files));
-        return directory ? files.filter(lower(col("path")).rlike(IMAGE_NAME)) : files;
+        return directory ? files.filter(col("path").rlike(IMAGE_NAME)) : files;
     }
 
     /**

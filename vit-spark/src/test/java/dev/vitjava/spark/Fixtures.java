@@ -17,7 +17,7 @@ import javax.imageio.ImageIO;
 
 /**
  * A few hundred small test images made from the shipped Fashion-MNIST samples (flipped, shifted, inverted, tinted,
- * scaled, as PNG, JPEG, BMP and GIF: 300 of them), in ImageFolder layout (one directory per class, named so that
+ * scaled, as PNG, JPEG, BMP and GIF: 301 of them), in ImageFolder layout (one directory per class, named so that
  * the sorted order is the model's label order), plus files that are no image: corrupt, truncated, empty, text.
  */
 final class Fixtures {
@@ -83,6 +83,11 @@ final class Fixtures {
         byte[] header = Arrays.copyOf(png, png.length);
         header[16] = 0x7f; // a width of about two billion in the IHDR chunk
         bad.add(Files.write(bin.resolve("huge-header.png"), header));
+        // Picked by the last extension in any case, as vit classify DIR does; not by one inside the name, nor by a
+        // name that is only an extension: neither the CLI nor the job sees the last two.
+        good.add(Files.write(bin.resolve("0000-ankle-boot-shout.PNG"), png));
+        Files.write(bin.resolve("notes.png.txt"), png);
+        Files.write(bin.resolve(".png"), png);
         return new Tree(root, good, bad);
     }
 
