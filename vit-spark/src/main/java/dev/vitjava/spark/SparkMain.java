@@ -162,10 +162,12 @@ public final class SparkMain {
             SparkSession spark = job.session(name);
             try {
                 VitSpark vit = new VitSpark(spark);
-                output.write(spark, rows(vit, vit.images(job.input)));
+                Dataset<Row> files = vit.images(job.input);
+                vit.listingProblems().forEach(p -> spec.commandLine().getErr().println("vit: " + p));
+                output.write(spark, rows(vit, files));
                 spec.commandLine().getErr().printf(Locale.ROOT, "vit spark %s: %d images, %d unreadable (rows with "
                         + "'error'), written to %s%n", name, vit.images(), vit.unreadable(), output.output);
-                return vit.unreadable() == 0 ? 0 : Main.EXIT_FAILURE;
+                return vit.unreadable() == 0 && vit.listingProblems().isEmpty() ? 0 : Main.EXIT_FAILURE;
             } finally {
                 spark.stop();
             }

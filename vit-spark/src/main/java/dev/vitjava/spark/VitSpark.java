@@ -8,6 +8,8 @@ import dev.vitjava.cli.EvalReport;
 import dev.vitjava.dataset.Evaluation;
 import dev.vitjava.dataset.ImageFolderDataset;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,6 +22,7 @@ import java.util.regex.Pattern;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -70,8 +73,16 @@ public final class VitSpark {
     private static final String IMAGE_NAME = "(?i)/[^/]+\\.(" + String.join("|", ImageFolderDataset.EXTENSIONS.stream()
             .sorted().toList()) + ")\\z";
 
+    /** The schema of Spark's {@code binaryFile} source, which {@link #images} gives for every kind of input. */
+    private static final StructType BINARY_FILE_SCHEMA = new StructType()
+            .add("path", DataTypes.StringType, false)
+            .add("modificationTime", DataTypes.TimestampType, false)
+            .add("length", DataTypes.LongType, false)
+            .add("content", DataTypes.BinaryType, true);
+
     private final SparkSession spark;
     private final InferPartition.Counters counters;
+    private final List<String> listingProblems = new ArrayList<>();
 
     public VitSpark(SparkSession spark) {
         this.spark = spark;
@@ -96,9 +107,15 @@ public final class VitSpark {
 
     /**
      * The files at {@code pathOrGlob} as a {@code binaryFile} dataset: a directory is searched recursively for image
-     * files (by extension, as {@code vit classify DIR} does); a file or a glob is taken as it is.
+     * files (by extension, as {@code vit classify DIR} does; a local one exactly as the CLI lists it); a file or a
+     * glob is taken as it is.
      */
     public Dataset<Row> images(String pathOrGlob) {
+        listingProblems.clear();
+        Path qualified = qualified(pathOrGlob);
+        if ("file".equals(qualified.toUri().getScheme()) && Files.isDirectory(Paths.get(qualified.toUri()))) {
+            return localImages(Paths.get(qualified.toUri()));
+        }
         boolean directory = isDirectory(pathOrGlob);
         Dataset<Row> files;
         try {
@@ -111,6 +128,33 @@ public final class VitSpark {
         }
         files = files.union(emptyFiles(files));
         return directory ? files.filter(col("path").rlike(IMAGE_NAME)) : files;
+    }
+
+    /**
+     * A local directory's images, listed as {@code vit classify DIR} lists them ({@link ImageFolderDataset#imagesUnder}:
+     * links followed, a link loop or an unreadable directory skipped and reported in {@link #listingProblems}) and
+     * read in the tasks. Spark's own listing differs: it follows a link loop until the path is too long (with two
+     * loops in a tree it never ends), and it skips names that start with '_' or '.', even named one by one.
+     */
+    private Dataset<Row> localImages(java.nio.file.Path dir) {
+        ImageFolderDataset.Listing listing = ImageFolderDataset.imagesUnder(dir);
+        listingProblems.addAll(listing.problems());
+        List<Row> files = listing.files().stream()
+                .map(f -> RowFactory.create(new Path(f.toUri()).toString(), f.toUri().toString())).toList();
+        // as Spark packs small files: 32 to a partition (128 MB of splits at 4 MB of opening cost each)
+        int partitions = Math.max(1, Math.max(spark.sparkContext().defaultParallelism(), (files.size() + 31) / 32));
+        StructType names = new StructType().add("path", DataTypes.StringType, false)
+                .add("uri", DataTypes.StringType, false);
+        return spark.createDataFrame(JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(files,
+                partitions), names).mapPartitions(new ReadFiles(), Encoders.row(BINARY_FILE_SCHEMA));
+    }
+
+    /**
+     * What the last {@link #images} call could not list in a local directory, one line each naming the path, as the
+     * CLI reports it.
+     */
+    public List<String> listingProblems() {
+        return List.copyOf(listingProblems);
     }
 
     /**
@@ -170,10 +214,11 @@ public final class VitSpark {
         }
         String prefix = dir.toString() + "/";
         Dataset<Row> files = images(root).filter(col("path").rlike(Pattern.quote(prefix) + "[^/]+/.+"));
+        listingProblems.forEach(unreadable); // counted as failures, as vit eval counts them
         Iterator<Row> rows = classify(files, options.withTopK(5)).select("path", "top.index", "error").toLocalIterator();
         Evaluation eval = targets != null ? new Evaluation(classNames, targets, numClasses)
                 : new Evaluation(classNames, numClasses);
-        int failed = 0;
+        int failed = listingProblems.size();
         while (rows.hasNext()) {
             Row r = rows.next();
             if (!r.isNullAt(2)) {

@@ -17,13 +17,13 @@ import javax.imageio.ImageIO;
 
 /**
  * A few hundred small test images made from the shipped Fashion-MNIST samples (flipped, shifted, inverted, tinted,
- * scaled, as PNG, JPEG, BMP and GIF: 301 of them), in ImageFolder layout (one directory per class, named so that
+ * scaled, as PNG, JPEG, BMP and GIF: 303 of them), in ImageFolder layout (one directory per class, named so that
  * the sorted order is the model's label order), plus files that are no image: corrupt, truncated, empty, text.
  */
 final class Fixtures {
 
-    /** The written files: readable images and the bad ones. */
-    record Tree(Path root, List<Path> good, List<Path> bad) {
+    /** The written files: readable images, the bad ones, and links that loop (which both CLI and job skip). */
+    record Tree(Path root, List<Path> good, List<Path> bad, List<Path> loops) {
         List<Path> all() {
             List<Path> all = new ArrayList<>(good);
             all.addAll(bad);
@@ -88,7 +88,13 @@ final class Fixtures {
         good.add(Files.write(bin.resolve("0000-ankle-boot-shout.PNG"), png));
         Files.write(bin.resolve("notes.png.txt"), png);
         Files.write(bin.resolve(".png"), png);
-        return new Tree(root, good, bad);
+        // Names that Spark's own file listing skips, and two links from a directory to itself: a listing that follows
+        // them without noticing the loop never ends (2 to the 40th paths before the system refuses to resolve them).
+        good.add(Files.write(bin.resolve("_0000-ankle-boot-underscore.png"), png));
+        good.add(Files.write(Files.createDirectories(bin.resolve(".hidden")).resolve("0000-ankle-boot.png"), png));
+        List<Path> loops = List.of(Files.createSymbolicLink(bin.resolve("loop"), bin),
+                Files.createSymbolicLink(bin.resolve("loop-too"), bin));
+        return new Tree(root, good, bad, loops);
     }
 
     private static Path write(Path file, BufferedImage img, String format) throws IOException {
