@@ -35,6 +35,9 @@ final class ExecutorModel {
     final Preprocessing preprocessing;
     final InferenceEngine engine;
 
+    /** Whether a task has used this engine yet: each engine counts once, whoever created it. */
+    private boolean counted;
+
     private ExecutorModel(Key key) {
         Backends.find(key.backend).prepare(); // overlaps the cpu engine's warm-up with loading the model
         this.loaded = key.model.load(null);
@@ -43,16 +46,35 @@ final class ExecutorModel {
                 EngineOptions.defaults().withThreads(key.threads > 0 ? key.threads : executorCores())));
     }
 
-    /** This JVM's engine for the job's model and backend, created on first use; counts creations in {@code created}. */
-    static synchronized ExecutorModel get(JobOptions options, LongAccumulator created) {
+    /** This JVM's engine for the job's model and backend, created now if there is none. */
+    private static synchronized ExecutorModel of(JobOptions options) {
         Key key = new Key(options.model(), options.backend(), options.threads());
-        ExecutorModel m = ENGINES.get(key);
-        if (m == null) {
-            m = new ExecutorModel(key);
-            ENGINES.put(key, m);
+        return ENGINES.computeIfAbsent(key, ExecutorModel::new);
+    }
+
+    /**
+     * This JVM's engine for the job's model and backend, created on first use; counts in {@code created} each engine
+     * the first time a task uses it.
+     */
+    static synchronized ExecutorModel get(JobOptions options, LongAccumulator created) {
+        ExecutorModel m = of(options);
+        if (!m.counted) {
+            m.counted = true;
             created.add(1);
         }
         return m;
+    }
+
+    /**
+     * With a local master the driver JVM is the only executor: its engine is created here, before the job, by the
+     * driver (the first task would create it at the same point), so that a model that cannot be loaded fails the
+     * command with its own one-line error instead of failing a task. Other masters: nothing.
+     */
+    static void createIfLocal(JobOptions options) {
+        SparkEnv env = SparkEnv.get();
+        if (env != null && LOCAL.matcher(env.conf().get("spark.master", "")).matches()) {
+            of(options);
+        }
     }
 
     private static final Pattern LOCAL = Pattern.compile("local(?:\\[(\\d+|\\*)(?:,\\d+)?])?");

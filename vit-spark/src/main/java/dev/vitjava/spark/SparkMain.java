@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkException;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
@@ -73,17 +75,50 @@ public final class SparkMain {
             return new JobOptions(model.spec(), backend, threads, batch, topK, maxPixels);
         }
 
+        /** The master URLs Spark 4 knows (checked before Spark starts: it logs a bad one with a stack trace). */
+        private static final Pattern MASTER = Pattern.compile(
+                "local(\\[([1-9]\\d*|\\*)(,[1-9]\\d*)?])?|local-cluster\\[[1-9]\\d*,[1-9]\\d*,[1-9]\\d*]"
+                        + "|spark://.+|yarn|k8s://.+");
+
         SparkSession session(String job) {
             SparkSession.Builder builder = SparkSession.builder().appName("vit spark " + job);
             if (master != null) {
+                if (!MASTER.matcher(master).matches()) {
+                    throw new VitException("--master " + master + ": not a Spark master URL (local, local[N], "
+                            + "local[*], spark://HOST:PORT, yarn, k8s://URL)");
+                }
                 builder.master(master);
             } else if (System.getProperty("spark.master") == null) {
                 builder.master("local[*]");
             }
-            SparkSession spark = builder.getOrCreate();
+            SparkSession spark;
+            try {
+                spark = builder.getOrCreate();
+            } catch (Exception e) { // a master URL Spark cannot use (its checked SparkException, thrown undeclared)
+                throw new VitException("cannot start Spark" + (master != null ? " with --master " + master : "")
+                        + ": " + e.getMessage(), e);
+            }
             spark.sparkContext().setLogLevel("WARN");
             return spark;
         }
+    }
+
+    /**
+     * A failed job as one line: Spark reports a task's exception inside its own message, with the executor's stack
+     * trace; our one-line error, when a task threw one, is in the cause chain.
+     */
+    static RuntimeException jobError(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof VitException v) {
+                return v;
+            }
+        }
+        if (!(e instanceof SparkException)) {
+            return e instanceof RuntimeException r ? r : new IllegalStateException(e);
+        }
+        String message = String.valueOf(e.getMessage());
+        int end = message.indexOf('\n');
+        return new VitException("the Spark job failed: " + (end < 0 ? message : message.substring(0, end)), e);
     }
 
     /** Where and how a job writes its rows. */
@@ -126,6 +161,12 @@ public final class SparkMain {
 
         /** Writes the rows; Spark's commit protocol moves them into DIR only when the job succeeded. */
         void write(SparkSession spark, Dataset<Row> rows) {
+            checkTarget(spark);
+            rows.write().mode(mode.save).format(format.name()).save(output);
+        }
+
+        /** Refuses an existing DIR under error-if-exists (before any work, with a one-line error). */
+        void checkTarget(SparkSession spark) {
             if (mode == Mode.error_if_exists) {
                 try {
                     Path dir = new Path(output);
@@ -136,7 +177,6 @@ public final class SparkMain {
                     throw new VitException(output + ": cannot check: " + e.getMessage(), e);
                 }
             }
-            rows.write().mode(mode.save).format(format.name()).save(output);
         }
     }
 
@@ -154,6 +194,8 @@ public final class SparkMain {
         @Mixin
         OutputMixin output;
 
+        abstract JobOptions options();
+
         abstract Dataset<Row> rows(VitSpark vit, Dataset<Row> files);
 
         @Override
@@ -164,7 +206,13 @@ public final class SparkMain {
                 VitSpark vit = new VitSpark(spark);
                 Dataset<Row> files = vit.images(job.input);
                 vit.listingProblems().forEach(p -> spec.commandLine().getErr().println("vit: " + p));
-                output.write(spark, rows(vit, files));
+                output.checkTarget(spark);
+                ExecutorModel.createIfLocal(options());
+                try {
+                    output.write(spark, rows(vit, files));
+                } catch (Exception e) { // Spark throws its checked SparkException undeclared
+                    throw jobError(e);
+                }
                 spec.commandLine().getErr().printf(Locale.ROOT, "vit spark %s: %d images, %d unreadable (rows with "
                         + "'error'), written to %s%n", name, vit.images(), vit.unreadable(), output.output);
                 return vit.unreadable() == 0 && vit.listingProblems().isEmpty() ? 0 : Main.EXIT_FAILURE;
@@ -183,8 +231,13 @@ public final class SparkMain {
         int topK;
 
         @Override
+        JobOptions options() {
+            return job.options(topK);
+        }
+
+        @Override
         Dataset<Row> rows(VitSpark vit, Dataset<Row> files) {
-            return vit.classify(files, job.options(topK));
+            return vit.classify(files, options());
         }
     }
 
@@ -193,8 +246,13 @@ public final class SparkMain {
                     + "features the classifier head sees), error.")
     static final class Embed extends RowsJob {
         @Override
+        JobOptions options() {
+            return job.options(JobOptions.defaults().topK());
+        }
+
+        @Override
         Dataset<Row> rows(VitSpark vit, Dataset<Row> files) {
-            return vit.embed(files, job.options(JobOptions.defaults().topK()));
+            return vit.embed(files, options());
         }
     }
 
@@ -216,8 +274,13 @@ public final class SparkMain {
             PrintWriter err = spec.commandLine().getErr();
             SparkSession spark = job.session("eval");
             try {
-                EvalReport report = new VitSpark(spark).evaluate(job.input, job.options(5),
-                        error -> err.println("vit: " + error));
+                EvalReport report;
+                try {
+                    report = new VitSpark(spark).evaluate(job.input, job.options(5),
+                            error -> err.println("vit: " + error));
+                } catch (Exception e) { // Spark throws its checked SparkException undeclared
+                    throw jobError(e);
+                }
                 reportOptions.print(spec.commandLine().getOut(), report.dataset(), report.eval(), report.failed(),
                         report.matching());
                 return report.failed() == 0 ? 0 : Main.EXIT_FAILURE;

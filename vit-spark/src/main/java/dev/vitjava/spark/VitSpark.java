@@ -138,6 +138,9 @@ public final class VitSpark {
      */
     private Dataset<Row> localImages(java.nio.file.Path dir) {
         ImageFolderDataset.Listing listing = ImageFolderDataset.imagesUnder(dir);
+        if (listing.files().isEmpty() && listing.problems().isEmpty()) {
+            throw new VitException(dir + ": no image files in this directory"); // as vit classify DIR
+        }
         listingProblems.addAll(listing.problems());
         List<Row> files = listing.files().stream()
                 .map(f -> RowFactory.create(new Path(f.toUri()).toString(), f.toUri().toString())).toList();
