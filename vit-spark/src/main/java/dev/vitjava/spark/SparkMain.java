@@ -203,10 +203,10 @@ public final class SparkMain {
             String name = spec.name();
             SparkSession spark = job.session(name);
             try {
+                output.checkTarget(spark);
                 VitSpark vit = new VitSpark(spark);
                 Dataset<Row> files = vit.images(job.input);
                 vit.listingProblems().forEach(p -> spec.commandLine().getErr().println("vit: " + p));
-                output.checkTarget(spark);
                 ExecutorModel.createIfLocal(options());
                 try {
                     output.write(spark, rows(vit, files));
