@@ -87,7 +87,11 @@ public final class ImageDecoder {
      * else. {@link DecodedImage#convert} then gives PIL's result for either mode.
      */
     public DecodedImage decode(Path file) {
-        String name = file.toString();
+        return decode(file, file.toString());
+    }
+
+    /** {@link #decode(Path)}, with {@code name} for the file in error messages. */
+    public DecodedImage decode(Path file, String name) {
         if (SafeFiles.requireRegularFile(file, Long.MAX_VALUE) == 0) {
             throw new VitException(name + ": empty file, not an image");
         }

@@ -9,6 +9,7 @@ import dev.vitjava.image.DecodedImage;
 import dev.vitjava.image.ImageDecoder;
 import dev.vitjava.tensor.Tensor;
 import java.io.Serializable;
+import java.net.URI;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -86,10 +87,18 @@ final class InferPartition implements MapPartitionsFunction<Row, Row> {
 
     /**
      * The CLI's decoding. The decoder reports a bad file as a {@link VitException}; anything else it throws would be
-     * a bug, but one file must not fail a job over millions, so it becomes that file's error too.
+     * a bug, but one file must not fail a job over millions, so it becomes that file's error too. A local file
+     * without content ({@link ReadFiles} could not hold or read it) is decoded from its path, as the CLI reads it.
      */
     private static DecodedImage decode(ImageDecoder decoder, byte[] content, String path, ExecutorModel model) {
         try {
+            if (content == null) {
+                URI uri = new org.apache.hadoop.fs.Path(path).toUri();
+                if (!"file".equals(uri.getScheme())) {
+                    throw new VitException(path + ": cannot read");
+                }
+                return decoder.decode(java.nio.file.Path.of(uri), path).convert(model.preprocessing.mode());
+            }
             return decoder.decode(content, path).convert(model.preprocessing.mode());
         } catch (RuntimeException e) {
             throw e instanceof VitException v ? v : new VitException(path + ": cannot decode: " + e, e);

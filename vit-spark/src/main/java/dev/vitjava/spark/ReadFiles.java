@@ -1,7 +1,5 @@
 package dev.vitjava.spark;
 
-import dev.vitjava.VitException;
-import dev.vitjava.io.SafeFiles;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -15,8 +13,9 @@ import org.apache.spark.sql.RowFactory;
 
 /**
  * Reads local files named by {@code (path, uri)} rows into rows of Spark's {@code binaryFile} schema
- * ({@code path, modificationTime, length, content}), one file in memory at a time. A file that cannot be read fails
- * the task with one line naming it, as Spark's own {@code binaryFile} reader does.
+ * ({@code path, modificationTime, length, content}), one file in memory at a time. A file that cannot be read, or
+ * that no array can hold (2 GB and more), gets no content: {@link InferPartition} then decodes it from its path as the
+ * CLI does, which reports it in the CLI's words (Spark's own reader fails the job).
  */
 final class ReadFiles implements MapPartitionsFunction<Row, Row> {
 
@@ -37,15 +36,21 @@ final class ReadFiles implements MapPartitionsFunction<Row, Row> {
     }
 
     private static Row read(String name, Path file) {
+        BasicFileAttributes attrs;
         try {
-            BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);
-            if (attrs.size() > Integer.MAX_VALUE - 8) {
-                throw new VitException(name + ": cannot read: " + attrs.size() + " bytes, more than a Java array holds");
-            }
-            return RowFactory.create(name, new Timestamp(attrs.lastModifiedTime().toMillis()), attrs.size(),
-                    Files.readAllBytes(file));
+            attrs = Files.readAttributes(file, BasicFileAttributes.class);
         } catch (IOException e) {
-            throw new VitException(name + ": cannot read: " + SafeFiles.describe(e), e);
+            return RowFactory.create(name, new Timestamp(0), 0L, null);
+        }
+        Timestamp modified = new Timestamp(attrs.lastModifiedTime().toMillis());
+        try {
+            byte[] content = attrs.size() > MAX_BYTES ? null : Files.readAllBytes(file);
+            return RowFactory.create(name, modified, attrs.size(), content);
+        } catch (IOException | OutOfMemoryError e) {
+            return RowFactory.create(name, modified, attrs.size(), null);
         }
     }
+
+    /** The largest array the JVM allocates. */
+    private static final long MAX_BYTES = Integer.MAX_VALUE - 8;
 }

@@ -6,6 +6,7 @@ import java.awt.geom.AffineTransform;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +19,8 @@ import javax.imageio.ImageIO;
 /**
  * A few hundred small test images made from the shipped Fashion-MNIST samples (flipped, shifted, inverted, tinted,
  * scaled, as PNG, JPEG, BMP and GIF: 303 of them), in ImageFolder layout (one directory per class, named so that
- * the sorted order is the model's label order), plus files that are no image: corrupt, truncated, empty, text.
+ * the sorted order is the model's label order), plus files that are no image: corrupt, truncated, empty, text, and
+ * one over 2 GB.
  */
 final class Fixtures {
 
@@ -83,6 +85,12 @@ final class Fixtures {
         byte[] header = Arrays.copyOf(png, png.length);
         header[16] = 0x7f; // a width of about two billion in the IHDR chunk
         bad.add(Files.write(bin.resolve("huge-header.png"), header));
+        // Too large for a Java array (sparse: no disk space): Spark's own reader fails the job on it.
+        Path huge = bin.resolve("huge-file.png");
+        try (RandomAccessFile f = new RandomAccessFile(huge.toFile(), "rw")) {
+            f.setLength(Integer.MAX_VALUE + 100L);
+        }
+        bad.add(huge);
         // Picked by the last extension in any case, as vit classify DIR does; not by one inside the name, nor by a
         // name that is only an extension: neither the CLI nor the job sees the last two.
         good.add(Files.write(bin.resolve("0000-ankle-boot-shout.PNG"), png));
