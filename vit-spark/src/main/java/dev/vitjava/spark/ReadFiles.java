@@ -13,8 +13,8 @@ import org.apache.spark.sql.RowFactory;
 
 /**
  * Reads local files named by {@code (path, uri)} rows into rows of Spark's {@code binaryFile} schema
- * ({@code path, modificationTime, length, content}), one file in memory at a time. A file that cannot be read, or
- * that no array can hold (2 GB and more), gets no content: {@link InferPartition} then decodes it from its path as the
+ * ({@code path, modificationTime, length, content}), one file in memory at a time. A file that cannot be read, that
+ * no array can hold (2 GB and more) or that is not a regular file gets no content: {@link InferPartition} then decodes it from its path as the
  * CLI does, which reports it in the CLI's words (Spark's own reader fails the job).
  */
 final class ReadFiles implements MapPartitionsFunction<Row, Row> {
@@ -44,7 +44,8 @@ final class ReadFiles implements MapPartitionsFunction<Row, Row> {
         }
         Timestamp modified = new Timestamp(attrs.lastModifiedTime().toMillis());
         try {
-            byte[] content = attrs.size() > MAX_BYTES ? null : Files.readAllBytes(file);
+            // a pipe or device is not read here (it could block, or never end): the decoder refuses it by its path
+            byte[] content = !attrs.isRegularFile() || attrs.size() > MAX_BYTES ? null : Files.readAllBytes(file);
             return RowFactory.create(name, modified, attrs.size(), content);
         } catch (IOException | OutOfMemoryError e) {
             return RowFactory.create(name, modified, attrs.size(), null);

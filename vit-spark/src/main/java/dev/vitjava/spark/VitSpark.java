@@ -113,7 +113,7 @@ public final class VitSpark {
     public Dataset<Row> images(String pathOrGlob) {
         listingProblems.clear();
         Path qualified = qualified(pathOrGlob);
-        if ("file".equals(qualified.toUri().getScheme()) && Files.isDirectory(Paths.get(qualified.toUri()))) {
+        if ("file".equals(qualified.toUri().getScheme()) && Files.exists(Paths.get(qualified.toUri()))) {
             return localImages(Paths.get(qualified.toUri()));
         }
         boolean directory = isDirectory(pathOrGlob);
@@ -131,15 +131,17 @@ public final class VitSpark {
     }
 
     /**
-     * A local directory's images, listed as {@code vit classify DIR} lists them ({@link ImageFolderDataset#imagesUnder}:
-     * links followed, a link loop or an unreadable directory skipped and reported in {@link #listingProblems}) and
-     * read in the tasks. Spark's own listing differs: it follows a link loop until the path is too long (with two
-     * loops in a tree it never ends), and it skips names that start with '_' or '.', even named one by one.
+     * A local file as it is, or a local directory's images listed as {@code vit classify DIR} lists them
+     * ({@link ImageFolderDataset#imagesUnder}: links followed, a link loop or an unreadable directory skipped and
+     * reported in {@link #listingProblems}), read in the tasks. Spark's own listing differs: it follows a link loop
+     * until the path is too long (with two loops in a tree it never ends), and it skips names that start with '_' or
+     * '.', even named one by one.
      */
-    private Dataset<Row> localImages(java.nio.file.Path dir) {
-        ImageFolderDataset.Listing listing = ImageFolderDataset.imagesUnder(dir);
+    private Dataset<Row> localImages(java.nio.file.Path path) {
+        ImageFolderDataset.Listing listing = Files.isDirectory(path) ? ImageFolderDataset.imagesUnder(path)
+                : new ImageFolderDataset.Listing(List.of(path), List.of());
         if (listing.files().isEmpty() && listing.problems().isEmpty()) {
-            throw new VitException(dir + ": no image files in this directory"); // as vit classify DIR
+            throw new VitException(path + ": no image files in this directory"); // as vit classify DIR
         }
         listingProblems.addAll(listing.problems());
         List<Row> files = listing.files().stream()

@@ -175,6 +175,18 @@ class VitSparkTest {
     }
 
     @Test
+    @Order(3)
+    void aLocalFileIsTakenAsItIsLikeInTheCli() {
+        // Spark's own reader drops a file whose name starts with '_', even named on its own
+        Path underscore = tree.good().stream().filter(f -> f.getFileName().toString().startsWith("_")).findFirst()
+                .orElseThrow();
+        List<Row> rows = vit.classify(vit.images(underscore.toString()), JobOptions.defaults()).collectAsList();
+        assertThat(rows).hasSize(1);
+        assertThat(local(rows.get(0).getString(0))).isEqualTo(underscore);
+        assertThat(rows.get(0).isNullAt(2)).as(rows.get(0).getString(2)).isTrue();
+    }
+
+    @Test
     @Order(4)
     void anExistingOutputIsRefusedByDefault(@TempDir Path tmp) {
         SparkMain.OutputMixin output = new SparkMain.OutputMixin();
