@@ -14,8 +14,8 @@ import org.apache.spark.sql.RowFactory;
 /**
  * Reads local files named by {@code (path, uri)} rows into rows of Spark's {@code binaryFile} schema
  * ({@code path, modificationTime, length, content}), one file in memory at a time. A file that cannot be read, that
- * no array can hold (2 GB and more) or that is not a regular file gets no content: {@link InferPartition} then decodes it from its path as the
- * CLI does, which reports it in the CLI's words (Spark's own reader fails the job).
+ * no array can hold (2 GB and more) or that is not a regular file gets no content: {@link InferPartition} then
+ * decodes it from its path as the CLI does, which reports it in the CLI's words (Spark's own reader fails the job).
  */
 final class ReadFiles implements MapPartitionsFunction<Row, Row> {
 

@@ -159,9 +159,11 @@ public final class SparkMain {
             }
         }
 
-        /** Writes the rows; Spark's commit protocol moves them into DIR only when the job succeeded. */
-        void write(SparkSession spark, Dataset<Row> rows) {
-            checkTarget(spark);
+        /**
+         * Writes the rows (after {@link #checkTarget}); Spark's commit protocol moves them into DIR only when the job
+         * succeeded.
+         */
+        void write(Dataset<Row> rows) {
             rows.write().mode(mode.save).format(format.name()).save(output);
         }
 
@@ -209,7 +211,7 @@ public final class SparkMain {
                 vit.listingProblems().forEach(p -> spec.commandLine().getErr().println("vit: " + p));
                 ExecutorModel.createIfLocal(options());
                 try {
-                    output.write(spark, rows(vit, files));
+                    output.write(rows(vit, files));
                 } catch (Exception e) { // Spark throws its checked SparkException undeclared
                     throw jobError(e);
                 }

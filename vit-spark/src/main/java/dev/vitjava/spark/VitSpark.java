@@ -113,10 +113,13 @@ public final class VitSpark {
     public Dataset<Row> images(String pathOrGlob) {
         listingProblems.clear();
         Path qualified = qualified(pathOrGlob);
-        if ("file".equals(qualified.toUri().getScheme()) && Files.exists(Paths.get(qualified.toUri()))) {
-            return localImages(Paths.get(qualified.toUri()));
+        if ("file".equals(qualified.toUri().getScheme())) {
+            java.nio.file.Path local = Paths.get(qualified.toUri());
+            if (Files.exists(local)) {
+                return localImages(local);
+            }
         }
-        boolean directory = isDirectory(pathOrGlob);
+        boolean directory = isDirectory(qualified, pathOrGlob);
         Dataset<Row> files;
         try {
             files = spark.read().format("binaryFile").option("recursiveFileLookup", directory).load(pathOrGlob);
@@ -254,9 +257,8 @@ public final class VitSpark {
         }
     }
 
-    private boolean isDirectory(String pathOrGlob) {
+    private boolean isDirectory(Path p, String pathOrGlob) {
         try {
-            Path p = qualified(pathOrGlob);
             FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
             return fs.exists(p) && fs.getFileStatus(p).isDirectory();
         } catch (IOException e) {

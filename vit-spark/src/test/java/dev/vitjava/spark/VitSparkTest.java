@@ -2,6 +2,7 @@ package dev.vitjava.spark;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -20,6 +21,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -184,6 +186,19 @@ class VitSparkTest {
         assertThat(rows).hasSize(1);
         assertThat(local(rows.get(0).getString(0))).isEqualTo(underscore);
         assertThat(rows.get(0).isNullAt(2)).as(rows.get(0).getString(2)).isTrue();
+
+        // a device is not read (it never ends), and gets the CLI's error, not Spark's "empty file"
+        Path device = Path.of("/dev/zero");
+        assumeTrue(Files.exists(device));
+        VitSpark own = new VitSpark(spark); // its counters, not those the last test checks
+        Row zero = own.classify(own.images(device.toString()), JobOptions.defaults()).collectAsList().get(0);
+        assertThat(zero.getString(2)).isEqualTo("/dev/zero: not a regular file (a pipe or device is not read)");
+    }
+
+    @Test
+    void anEmptyDirectoryIsRefusedAsInTheCli(@TempDir Path tmp) {
+        assertThatThrownBy(() -> vit.images(tmp.toString())).isInstanceOf(VitException.class)
+                .hasMessage(tmp + ": no image files in this directory");
     }
 
     @Test
@@ -193,7 +208,7 @@ class VitSparkTest {
         output.output = tmp.toString();
         output.format = SparkMain.OutputMixin.Format.json;
         output.mode = SparkMain.OutputMixin.Mode.error_if_exists;
-        assertThatThrownBy(() -> output.write(spark, spark.emptyDataFrame()))
+        assertThatThrownBy(() -> output.checkTarget(spark))
                 .isInstanceOf(VitException.class)
                 .hasMessage(tmp + ": already exists (--mode overwrite or append to write there)");
     }
