@@ -73,6 +73,9 @@ public final class BatchRunner {
     /** Runs every item, recording what {@code trace} asks for. */
     public void run(int count, IntFunction<DecodedImage> images, IntFunction<String> names, TraceRequest trace,
             ResultSink sink, IntConsumer progress) {
+        if (trace.isNone() && count > 0) {
+            warmUp(Math.min(batchSize, count));
+        }
         List<Integer> pending = new ArrayList<>();
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -97,6 +100,24 @@ public final class BatchRunner {
             }
         }
         flush(pending, inputs, names, trace, sink, progress);
+    }
+
+    /**
+     * Lets the engine prepare for this run's batches before the first image is decoded ({@link
+     * InferenceEngine#warmUp}: the tornado backend compiles their shape and moves the weights to its device), when
+     * the preprocessing gives every image the same size. Whatever fails here is left to the batches, which fail the
+     * same way and report it per image, as they would without the warm-up.
+     */
+    private void warmUp(int batch) {
+        int height = preprocessing.outputHeight();
+        int width = preprocessing.outputWidth();
+        if (height > 0 && width > 0) {
+            try {
+                engine.warmUp(batch, height, width);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                // reported by the first batch
+            }
+        }
     }
 
     /**

@@ -28,15 +28,18 @@ public final class Inputs {
         if (pixels.rank() != 4) {
             throw new VitException("input has shape " + pixels.shapeString() + ", expected 4 dimensions (N, C, H, W)");
         }
-        if (pixels.dim(0) == 0) {
-            throw new VitException("input batch is empty");
-        }
         if (pixels.dim(1) != c.inChans()) {
             throw new VitException("input has " + pixels.dim(1) + " channels " + pixels.shapeString()
                     + ", the model expects " + c.inChans());
         }
-        int height = pixels.dim(2);
-        int width = pixels.dim(3);
+        return check(c, pixels.dim(0), pixels.dim(2), pixels.dim(3), attentionMaps, trace);
+    }
+
+    /** {@link #check(ViTConfig, Tensor, boolean, boolean)} for a batch of the model's channels, given by its size. */
+    public static int[] check(ViTConfig c, int batch, int height, int width, boolean attentionMaps, boolean trace) {
+        if (batch < 1) {
+            throw new VitException("input batch is empty");
+        }
         int p = c.patchSize();
         if (height <= 0 || width <= 0 || height % p != 0 || width % p != 0) {
             throw new VitException("input size " + height + "x" + width + " is not a multiple of the patch size " + p);
@@ -46,7 +49,7 @@ public final class Inputs {
             throw new VitException("input " + height + "x" + width + " makes " + tokens
                     + " tokens, too many for the attention maps of " + c.numHeads() + " heads");
         }
-        MemoryEstimate.checkForward(c, pixels.dim(0), (long) pixels.dim(1) * height * width, tokens, attentionMaps, trace);
+        MemoryEstimate.checkForward(c, batch, (long) c.inChans() * height * width, tokens, attentionMaps, trace);
         return new int[] {height / p, width / p};
     }
 }

@@ -25,6 +25,17 @@ class BatchRunnerTest {
     /** Logits (v, -v) for an image whose first value is v, NaN instead of 0; out of memory for over 2 images. */
     private static final class FakeEngine implements InferenceEngine {
         int batches;
+        /** Each warm-up and forward pass, in order, e.g. "warmUp 2 8x8", "forward 2". */
+        final List<String> calls = new ArrayList<>();
+        RuntimeException warmUpFailure;
+
+        @Override
+        public void warmUp(int batch, int height, int width) {
+            calls.add("warmUp " + batch + " " + height + "x" + width);
+            if (warmUpFailure != null) {
+                throw warmUpFailure;
+            }
+        }
 
         @Override
         public String name() {
@@ -34,6 +45,7 @@ class BatchRunnerTest {
         @Override
         public Result forward(Tensor pixels, TraceRequest trace) {
             batches++;
+            calls.add("forward " + pixels.dim(0));
             int n = pixels.dim(0);
             int size = pixels.size() / n;
             if (n > 2) {
@@ -83,6 +95,46 @@ class BatchRunnerTest {
         assertThat(results).containsExactly("img0: inference failed: out of memory (try a smaller --batch)",
                 "img1: inference failed: out of memory (try a smaller --batch)",
                 "img2: inference failed: out of memory (try a smaller --batch)");
+    }
+
+    /** The engine prepares for the run's batch shape before the first image, when every image gets one size. */
+    @Test
+    void theEngineWarmsUpForTheRunsBatchShapeFirst() {
+        FakeEngine engine = new FakeEngine();
+        new BatchRunner(engine, RAW, 1_000_000, 2).run(3, i -> gray(255), i -> "img" + i,
+                (i, probs, error) -> { }, n -> { });
+        assertThat(engine.calls).containsExactly("warmUp 2 8x8", "forward 2", "forward 1");
+
+        engine.calls.clear(); // fewer images than a batch: the warm-up is for the batch that will run
+        new BatchRunner(engine, RAW, 1_000_000, 16).run(1, i -> gray(255), i -> "img" + i,
+                (i, probs, error) -> { }, n -> { });
+        assertThat(engine.calls).containsExactly("warmUp 1 8x8", "forward 1");
+
+        engine.calls.clear(); // a traced run has other plans than the warm-up's; no images, nothing to prepare for
+        new BatchRunner(engine, RAW, 1_000_000, 2).run(1, i -> gray(255), i -> "img" + i, TraceRequest.ALL,
+                (i, result, row, error) -> { }, n -> { });
+        new BatchRunner(engine, RAW, 1_000_000, 2).run(0, i -> gray(255), i -> "img" + i,
+                (i, probs, error) -> { }, n -> { });
+        assertThat(engine.calls).containsExactly("forward 1");
+
+        engine.calls.clear(); // a resize that keeps the aspect ratio: sizes vary, no shape to prepare
+        Preprocessing shortSide = RAW.withResize(Preprocessing.Resize.shortestEdge(8)).withCrop(null);
+        assertThat(shortSide.outputHeight()).isNegative();
+        new BatchRunner(engine, shortSide, 1_000_000, 2).run(1, i -> gray(255), i -> "img" + i,
+                (i, probs, error) -> { }, n -> { });
+        assertThat(engine.calls).containsExactly("forward 1");
+    }
+
+    /** A warm-up that fails changes nothing: the batches run, and report their own errors. */
+    @Test
+    void aFailedWarmUpIsLeftToTheBatches() {
+        FakeEngine engine = new FakeEngine();
+        engine.warmUpFailure = new VitException("input size 8x8 is not a multiple of the patch size 3");
+        List<String> results = new ArrayList<>();
+        new BatchRunner(engine, RAW, 1_000_000, 2).run(2, i -> gray(255), i -> "img" + i,
+                (i, probs, error) -> results.add(i + (error != null ? " " + error.getMessage() : " ok")), n -> { });
+        assertThat(engine.calls).containsExactly("warmUp 2 8x8", "forward 2");
+        assertThat(results).containsExactly("0 ok", "1 ok");
     }
 
     @Test

@@ -110,6 +110,13 @@ final class ExecutorModel {
         }
 
         @Override
+        public void warmUp(int batch, int height, int width) {
+            synchronized (this) {
+                engine.warmUp(batch, height, width);
+            }
+        }
+
+        @Override
         public int threads() {
             return engine.threads();
         }

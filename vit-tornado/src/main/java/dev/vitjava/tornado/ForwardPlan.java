@@ -400,6 +400,20 @@ final class ForwardPlan implements AutoCloseable {
         for (int i = input.size(); i < pixels.getSize(); i++) {
             pixels.set(i, 0f);
         }
+        return runGraphs(profile, trace);
+    }
+
+    /**
+     * One execution on zero images, its outputs dropped: it moves the weights and launches every kernel once, on the
+     * grids of a real call (drivers specialise a kernel's code for its launch: PoCL by work-group size and by whether
+     * the grid is under 65535 work-items wide, so a smaller warm-up grid would leave code to generate).
+     */
+    void warmUp() {
+        pixels.init(0f);
+        runGraphs(null, null);
+    }
+
+    private Output runGraphs(List<DeviceProfile> profile, Trace trace) {
         boolean wantProfile = profile != null;
         if (wantProfile != profilerOn) {
             if (wantProfile) {

@@ -27,8 +27,9 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
  * trace, gets its own execution plan, built and JIT-compiled on first use and reused afterwards; a smaller batch
  * without a trace runs, padded with zero images, on a cached plan of the same grid and a larger batch (so the
  * last partial batch of {@code classify} compiles nothing). The engine keeps the {@value #MAX_PLANS} most
- * recently used plans (each holds a device copy of the weights) and releases older ones. Calls are serialised:
- * one engine drives one device queue.
+ * recently used plans (each holds a device copy of the weights) and releases older ones. {@link #warmUp} does a
+ * shape's compilation and the weights' upload before the first image. Calls are serialised: one engine drives one
+ * device queue.
  */
 public final class TornadoEngine implements InferenceEngine {
 
@@ -115,20 +116,26 @@ public final class TornadoEngine implements InferenceEngine {
     }
 
     /**
-     * The plan for a shape: cached; or without a trace, the cached plan of the same grid with the smallest larger
-     * batch (the input is padded); or built and compiled now (evicting the least recently used).
+     * Builds and compiles the plan for the shape, unless a cached plan serves it, and runs it once
+     * ({@link ForwardPlan#warmUp}): that first execution moves the weights to the device and, on PoCL, makes the
+     * OpenCL driver generate each kernel's work-group code (a second compilation step, at a kernel's first launch).
+     * Without it the first forward pass pays both.
      */
-    private ForwardPlan plan(ForwardPlan.Key key) {
-        ForwardPlan plan = plans.get(key);
-        if (plan == null && !key.trace()) {
-            plan = plans.values().stream()
-                    .filter(p -> !p.key.trace() && p.key.gridH() == key.gridH() && p.key.gridW() == key.gridW()
-                            && p.key.batch() > key.batch())
-                    .min(java.util.Comparator.comparingInt(p -> p.key.batch())).orElse(null);
-            if (plan != null) {
-                plans.get(plan.key); // most recently used
-            }
+    @Override
+    public synchronized void warmUp(int batch, int height, int width) {
+        if (closed) {
+            throw new VitException("the tornado engine is closed");
         }
+        int[] grid = Inputs.check(c, batch, height, width, false, false);
+        ForwardPlan.Key key = new ForwardPlan.Key(batch, grid[0], grid[1], false);
+        if (cached(key) == null) { // a cached plan has run already
+            plan(key).warmUp();
+        }
+    }
+
+    /** The plan for a shape: cached ({@link #cached}), or built and compiled now (evicting the least recently used). */
+    private ForwardPlan plan(ForwardPlan.Key key) {
+        ForwardPlan plan = cached(key);
         if (plan == null) {
             while (plans.size() >= MAX_PLANS) {
                 var eldest = plans.entrySet().iterator().next();
@@ -138,6 +145,24 @@ public final class TornadoEngine implements InferenceEngine {
             plan = new ForwardPlan(model, weights, key, device, settings);
             compiled++;
             plans.put(key, plan);
+        }
+        return plan;
+    }
+
+    /**
+     * The cached plan for a shape, or without a trace, the cached plan of the same grid with the smallest larger
+     * batch (the input is padded); or null.
+     */
+    private ForwardPlan cached(ForwardPlan.Key key) {
+        ForwardPlan plan = plans.get(key);
+        if (plan == null && !key.trace()) {
+            plan = plans.values().stream()
+                    .filter(p -> !p.key.trace() && p.key.gridH() == key.gridH() && p.key.gridW() == key.gridW()
+                            && p.key.batch() > key.batch())
+                    .min(java.util.Comparator.comparingInt(p -> p.key.batch())).orElse(null);
+            if (plan != null) {
+                plans.get(plan.key); // most recently used
+            }
         }
         return plan;
     }

@@ -66,6 +66,38 @@ class TornadoEngineProviderTest {
         }
     }
 
+    /**
+     * The warm-up compiles the plan and moves the weights before the first image: the first forward pass after it
+     * copies in the pixels only, where an engine's first pass without it copies in the weights too; and it leaves
+     * the plan computing what it computes without one.
+     */
+    @Test
+    void theWarmUpCompilesAndMovesTheWeightsBeforeTheFirstImage() {
+        ViTModel model = tinyModel();
+        Tensor pixels = RandomWeights.pixels(7, 2, 3, 8, 8);
+        long pixelBytes = 2L * 3 * 8 * 8 * Float.BYTES;
+        float[] expected;
+        try (TornadoEngine cold = TornadoEngine.open(model, EngineOptions.defaults())) {
+            cold.setProfiling(true);
+            expected = cold.forward(pixels, false).logits().toArray();
+            assertThat(cold.lastProfile().orElseThrow().bytesIn())
+                    .isGreaterThan(model.weights().parameterCount() * Float.BYTES);
+        }
+        try (TornadoEngine warm = TornadoEngine.open(model, EngineOptions.defaults())) {
+            warm.warmUp(2, 8, 8);
+            assertThat(warm.plansCompiled()).isEqualTo(1);
+            warm.warmUp(1, 8, 8); // the batch-2 plan serves it: nothing to do
+            warm.setProfiling(true);
+            float[] logits = warm.forward(pixels, false).logits().toArray();
+            DeviceProfile first = warm.lastProfile().orElseThrow();
+            assertThat(first.bytesIn()).isBetween(pixelBytes, pixelBytes + 64L * (first.kernels().size() + 1));
+            assertThat(warm.plansCompiled()).isEqualTo(1);
+            assertThat(logits).containsExactly(expected); // the same kernels on the same data
+            assertThatThrownBy(() -> warm.warmUp(1, 9, 8)).isInstanceOf(VitException.class)
+                    .hasMessageContaining("input size 9x8 is not a multiple of the patch size 4");
+        }
+    }
+
     @Test
     void fp16IsRefusedWithAMessageWhereTheDeviceHasNoHalfPrecision() {
         EngineOptions fp16 = EngineOptions.defaults().with("precision", "fp16");
