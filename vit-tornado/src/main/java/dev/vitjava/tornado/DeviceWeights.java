@@ -10,6 +10,7 @@ import java.util.function.Function;
 import uk.ac.manchester.tornado.api.types.HalfFloat;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.HalfFloatArray;
+import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
 
 /**
  * The model's parameters as TornadoVM arrays, made once per engine and shared by all its plans (each plan moves
@@ -19,7 +20,7 @@ import uk.ac.manchester.tornado.api.types.arrays.HalfFloatArray;
  * block's qkv weight), so that one compiled block graph serves every block: the kernels pick the block's slice
  * with a layer index. With {@link Precision#FP16} the matrices of the blocks, the patch embedding and the head are
  * stored as half floats (the kernels accumulate in float32); biases and norms stay float32. For CPU devices the
- * float32 matrices are stored transposed ({@link MatMul#linearCpu}). Absent parameters
+ * float32 matrices are stored transposed, as float8 vectors ({@link MatMul#cpuWeightIndex}). Absent parameters
  * become zeros of the right size (a missing qkv bias), or stay null where the graph leaves the step out (norm,
  * fc_norm).
  */
@@ -39,12 +40,17 @@ final class DeviceWeights {
     }
 
     /**
-     * A matrix of one or more layers, (layers·out, in) row-major: exactly one of {@code f32} and {@code f16} is
-     * set.
+     * A matrix of one or more layers: exactly one of {@code f32} and {@code f16}, (layers·out, in) row-major, and
+     * {@code cpu}, {@link MatMul#linearCpu}'s transposed float8 layout, is set.
      */
-    record Matrix(FloatArray f32, HalfFloatArray f16, int out, int in) {
+    record Matrix(FloatArray f32, HalfFloatArray f16, VectorFloat8 cpu, int out, int in) {
         Object array() {
-            return f32 != null ? f32 : f16;
+            return f32 != null ? f32 : f16 != null ? f16 : cpu;
+        }
+
+        long bytes() {
+            return f32 != null ? f32.getNumBytesOfSegment() : f16 != null ? f16.getNumBytesOfSegment()
+                    : cpu.getNumBytes();
         }
     }
 
@@ -64,7 +70,7 @@ final class DeviceWeights {
     }
 
     final Precision precision;
-    /** Matrices stored (layers·in, out) instead of (layers·out, in): for {@link MatMul#linearCpu} on CPU devices. */
+    /** Matrices in {@link MatMul#linearCpu}'s layout, for CPU devices. */
     final boolean transposed;
     final Linear patchEmbed;
     /** (D); zeros without a class token (never read then). */
@@ -103,8 +109,7 @@ final class DeviceWeights {
     long deviceBytes() {
         long bytes = clsToken.getNumBytesOfSegment();
         for (Linear l : new Linear[] {patchEmbed, qkv, proj, fc1, fc2, head}) {
-            bytes += (l.weight().f32() != null ? l.weight().f32().getNumBytesOfSegment()
-                    : l.weight().f16().getNumBytesOfSegment()) + l.bias().getNumBytesOfSegment();
+            bytes += l.weight().bytes() + l.bias().getNumBytesOfSegment();
         }
         for (Norm n : new Norm[] {norm1, norm2, norm, fcNorm}) {
             if (n != null) {
@@ -120,16 +125,21 @@ final class DeviceWeights {
         int perLayer = out * in;
         FloatArray bias = new FloatArray(layers.size() * out);
         bias.init(0f);
-        FloatArray f32 = precision == Precision.FP32 ? new FloatArray(layers.size() * perLayer) : null;
+        FloatArray f32 = precision == Precision.FP32 && !transposed ? new FloatArray(layers.size() * perLayer) : null;
         HalfFloatArray f16 = precision == Precision.FP16 ? new HalfFloatArray(layers.size() * perLayer) : null;
+        FloatArray cpu = transposed ? new FloatArray(layers.size() * in * MatMul.cpuVectors(out) * MatMul.CPU_LANES)
+                : null;
+        if (cpu != null) {
+            cpu.init(0f); // the padding features
+        }
         float[] chunk = new float[perLayer];
         for (int l = 0; l < layers.size(); l++) {
             Tensor weight = layers.get(l).weight();
             weight.data().get(0, chunk, 0, perLayer);
             int base = l * perLayer;
             for (int i = 0; i < perLayer; i++) {
-                if (transposed) {
-                    f32.set(base + (i % in) * out + i / in, chunk[i]);
+                if (cpu != null) {
+                    cpu.set(MatMul.cpuWeightIndex(l, i / in, i % in, out, in), chunk[i]);
                 } else if (f32 != null) {
                     f32.set(base + i, chunk[i]);
                 } else {
@@ -143,7 +153,7 @@ final class DeviceWeights {
                 }
             }
         }
-        return new Linear(new Matrix(f32, f16, out, in), bias);
+        return new Linear(new Matrix(f32, f16, cpu != null ? new VectorFloat8(cpu) : null, out, in), bias);
     }
 
     private static <T> Norm norm(List<T> owners, Function<T, ViTWeights.Norm> get) {

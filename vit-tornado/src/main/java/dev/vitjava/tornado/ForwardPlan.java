@@ -330,7 +330,7 @@ final class ForwardPlan implements AutoCloseable {
             DeviceWeights.Linear l, FloatArray residual, FloatArray y, IntArray layer, int rowCount, int epilogue,
             boolean half) {
         if (transposed) {
-            graph.task(name, MatMul::linearCpu, ctx, in, l.weight().f32(), l.bias(), residual, y, layer, rowCount,
+            graph.task(name, MatMul::linearCpu, ctx, in, l.weight().cpu(), l.bias(), residual, y, layer, rowCount,
                     l.out(), l.in(), epilogue);
         } else if (half) {
             graph.task(name, MatMul::linearHalf, ctx, in, l.weight().f16(), l.bias(), residual, y, layer, rowCount,
@@ -370,12 +370,12 @@ final class ForwardPlan implements AutoCloseable {
 
     /**
      * Dimension 0 over output features, 1 over rows: in {@link MatMul#TX}×{@link MatMul#TY} work-groups, or for the
-     * CPU form one feature and {@link MatMul#CPU_ROWS} rows per work-item.
+     * CPU form {@link MatMul#CPU_LANES} features and {@link MatMul#CPU_ROWS} rows per work-item.
      */
     private void gridMatMul(String graph, String task, int rowCount, int out) {
         WorkerGrid grid;
         if (transposed) {
-            grid = new WorkerGrid2D(roundUp(out, MatMul.CPU_LOCAL), (rowCount + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS);
+            grid = new WorkerGrid2D(MatMul.cpuGlobalX(out), (rowCount + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS);
             grid.setLocalWork(MatMul.CPU_LOCAL, 1, 1);
         } else {
             grid = new WorkerGrid2D(MatMul.globalX(out), MatMul.globalY(rowCount));

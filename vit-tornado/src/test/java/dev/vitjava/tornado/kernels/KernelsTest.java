@@ -12,6 +12,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
 
 /**
  * Every kernel on the device against a plain double-precision Java computation, on random data and on shapes
@@ -56,7 +57,7 @@ class KernelsTest {
     }
 
     /**
-     * Runs {@link MatMul#linear} (or, {@code cpu}, {@link MatMul#linearCpu} on W transposed to (layers·in, out)) on
+     * Runs {@link MatMul#linear} (or, {@code cpu}, {@link MatMul#linearCpu} on W in its float8 layout) on
      * the second of two layers' weights, so the layer slicing is tested too, and returns the largest difference from
      * the double-precision result with the epilogue applied.
      */
@@ -70,17 +71,19 @@ class KernelsTest {
         IntArray layer = new IntArray(1);
         layer.set(0, 1);
         if (cpu) {
-            FloatArray wt = new FloatArray(2 * out * in);
+            // NaN in the padding: a kernel that let it into an output would fail
+            FloatArray padded = new FloatArray(2 * in * MatMul.cpuVectors(out) * MatMul.CPU_LANES);
+            padded.init(Float.NaN);
             for (int l = 0; l < 2; l++) {
                 for (int o = 0; o < out; o++) {
                     for (int i = 0; i < in; i++) {
-                        wt.set(l * out * in + i * out + o, w.get((l * out + o) * in + i));
+                        padded.set(MatMul.cpuWeightIndex(l, o, i, out, in), w.get((l * out + o) * in + i));
                     }
                 }
             }
+            VectorFloat8 wt = new VectorFloat8(padded);
             Device.run(Device.graph(x, wt, b, residual, layer).task("t", MatMul::linearCpu, new KernelContext(), x,
-                    wt, b, residual, y, layer, rows, out, in, epilogue), Device.grid2D(
-                    (out + MatMul.CPU_LOCAL - 1) / MatMul.CPU_LOCAL * MatMul.CPU_LOCAL,
+                    wt, b, residual, y, layer, rows, out, in, epilogue), Device.grid2D(MatMul.cpuGlobalX(out),
                     (rows + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS, MatMul.CPU_LOCAL, 1), y);
         } else {
             Device.run(Device.graph(x, w, b, residual, layer).task("t", MatMul::linear, new KernelContext(), x, w, b,
