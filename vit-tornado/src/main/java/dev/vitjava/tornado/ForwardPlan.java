@@ -251,6 +251,9 @@ final class ForwardPlan implements AutoCloseable {
             block.task("attention", Attention::attention, ctx, qkv, probs, attn, n, tokens, heads, c.headDim(),
                             scale);
             grid1D(g, "attention", n * heads * tokens, LOCAL_ATTENTION);
+        } else if (transposed && Attention.cpuHandles(c.headDim())) {
+            block.task("attention", Attention::flashCpu, ctx, qkv, attn, n, tokens, heads, c.headDim(), scale);
+            grid1D(g, "attention", n * heads * tokens, Attention.CPU_LOCAL);
         } else {
             block.task("attention", Attention::flash, ctx, qkv, attn, n, tokens, heads, c.headDim(), scale);
             WorkerGrid flash = new WorkerGrid1D(Attention.flashGlobal(n, heads, tokens));

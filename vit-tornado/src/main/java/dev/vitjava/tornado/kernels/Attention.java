@@ -3,6 +3,7 @@ package dev.vitjava.tornado.kernels;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.vectors.Float8;
 
 /**
  * Multi-head self-attention, two ways. {@link #flash} is the one inference runs: the probabilities never leave the
@@ -105,6 +106,106 @@ public final class Attention {
             int o0 = (n * tokens + i) * dim + h * headDim;
             for (int e = 0; e < headDim; e++) {
                 out.set(o0 + e, acc[e] / l);
+            }
+        }
+    }
+
+    /** Keys per step of {@link #flashCpu}'s online softmax (its private score buffer). */
+    public static final int CPU_KV = 32;
+    /** Work-items per group of {@link #flashCpu}. */
+    public static final int CPU_LOCAL = 16;
+    /** Largest head dimension {@link #flashCpu} handles: its output row is eight float8 accumulators. */
+    public static final int CPU_MAX_HEAD_DIM = 64;
+
+    /** Whether {@link #flashCpu} handles a head dimension: whole float8 vectors, at most {@link #CPU_MAX_HEAD_DIM}. */
+    public static boolean cpuHandles(int headDim) {
+        return headDim % 8 == 0 && headDim <= CPU_MAX_HEAD_DIM;
+    }
+
+    /**
+     * {@link #flash} for CPU devices (PoCL): a work-item per (image, head, query), no local memory and no barriers
+     * (on a CPU, local memory is plain memory and each barrier splits the work-item loops), the same online softmax
+     * over steps of {@link #CPU_KV} keys, and float8 arithmetic over the head dimension: the dot products, and the
+     * output row held in eight float8 accumulators. Needs {@link #cpuHandles}(headDim). Launch with batch × heads × tokens work-items, rounded
+     * up to the local size {@link #CPU_LOCAL}.
+     */
+    public static void flashCpu(KernelContext ctx, FloatArray qkv, FloatArray out, int batch, int tokens, int heads,
+            int headDim, float scale) {
+        int gid = ctx.globalIdx;
+        if (gid < batch * heads * tokens) {
+            int i = gid % tokens;
+            int h = (gid / tokens) % heads;
+            int n = gid / (tokens * heads);
+            int dim = heads * headDim;
+            int stride = 3 * dim;
+            int head0 = n * tokens * stride + h * headDim;
+            float[] q = new float[CPU_MAX_HEAD_DIM];
+            float[] s = new float[CPU_KV];
+            for (int e = 0; e < headDim; e++) {
+                q[e] = qkv.get(head0 + i * stride + e);
+            }
+            Float8 a0 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 a1 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 a2 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 a3 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 a4 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 a5 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 a6 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 a7 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            // accumulators past headDim re-read the head's last 8 values (a branch there, carrying float8 values,
+            // sends TornadoVM's compiler out of memory); they are never stored
+            int last = headDim - 8;
+            float m = -Float.MAX_VALUE;
+            float l = 0.0f;
+            for (int j0 = 0; j0 < tokens; j0 += CPU_KV) {
+                int count = Math.min(CPU_KV, tokens - j0);
+                float tileMax = m;
+                for (int j = 0; j < count; j++) {
+                    int k0 = head0 + (j0 + j) * stride + dim;
+                    Float8 dot = Float8.mult(Vectors.load(q, 0), Vectors.load(qkv, k0));
+                    for (int e = 8; e < headDim; e += 8) {
+                        dot = Float8.add(dot, Float8.mult(Vectors.load(q, e), Vectors.load(qkv, k0 + e)));
+                    }
+                    s[j] = Vectors.sum(dot) * scale;
+                    tileMax = TornadoMath.max(tileMax, s[j]);
+                }
+                float correction = TornadoMath.exp(m - tileMax);
+                l = l * correction;
+                a0 = Float8.mult(a0, correction);
+                a1 = Float8.mult(a1, correction);
+                a2 = Float8.mult(a2, correction);
+                a3 = Float8.mult(a3, correction);
+                a4 = Float8.mult(a4, correction);
+                a5 = Float8.mult(a5, correction);
+                a6 = Float8.mult(a6, correction);
+                a7 = Float8.mult(a7, correction);
+                for (int j = 0; j < count; j++) {
+                    float p = TornadoMath.exp(s[j] - tileMax);
+                    l += p;
+                    int v0 = head0 + (j0 + j) * stride + 2 * dim;
+                    a0 = Float8.add(a0, Float8.mult(Vectors.load(qkv, v0), p));
+                    a1 = Float8.add(a1, Float8.mult(Vectors.load(qkv, v0 + Math.min(8, last)), p));
+                    a2 = Float8.add(a2, Float8.mult(Vectors.load(qkv, v0 + Math.min(16, last)), p));
+                    a3 = Float8.add(a3, Float8.mult(Vectors.load(qkv, v0 + Math.min(24, last)), p));
+                    a4 = Float8.add(a4, Float8.mult(Vectors.load(qkv, v0 + Math.min(32, last)), p));
+                    a5 = Float8.add(a5, Float8.mult(Vectors.load(qkv, v0 + Math.min(40, last)), p));
+                    a6 = Float8.add(a6, Float8.mult(Vectors.load(qkv, v0 + Math.min(48, last)), p));
+                    a7 = Float8.add(a7, Float8.mult(Vectors.load(qkv, v0 + Math.min(56, last)), p));
+                }
+                m = tileMax;
+            }
+            float[] o = new float[CPU_MAX_HEAD_DIM];
+            Vectors.store(a0, o, 0);
+            Vectors.store(a1, o, 8);
+            Vectors.store(a2, o, 16);
+            Vectors.store(a3, o, 24);
+            Vectors.store(a4, o, 32);
+            Vectors.store(a5, o, 40);
+            Vectors.store(a6, o, 48);
+            Vectors.store(a7, o, 56);
+            int o0 = (n * tokens + i) * dim + h * headDim;
+            for (int e = 0; e < headDim; e++) {
+                out.set(o0 + e, o[e] / l);
             }
         }
     }

@@ -213,14 +213,14 @@ public final class MatMul {
             // the 64 outputs go through a private array so that one loop stores them: TornadoVM takes vector lanes
             // by constant index only, and a helper storing a float8's lanes with the GELU is over its inlining limit
             float[] c = new float[CPU_ROWS * CPU_LANES];
-            lanes(a0, c, 0);
-            lanes(a1, c, CPU_LANES);
-            lanes(a2, c, 2 * CPU_LANES);
-            lanes(a3, c, 3 * CPU_LANES);
-            lanes(a4, c, 4 * CPU_LANES);
-            lanes(a5, c, 5 * CPU_LANES);
-            lanes(a6, c, 6 * CPU_LANES);
-            lanes(a7, c, 7 * CPU_LANES);
+            Vectors.store(a0, c, 0);
+            Vectors.store(a1, c, CPU_LANES);
+            Vectors.store(a2, c, 2 * CPU_LANES);
+            Vectors.store(a3, c, 3 * CPU_LANES);
+            Vectors.store(a4, c, 4 * CPU_LANES);
+            Vectors.store(a5, c, 5 * CPU_LANES);
+            Vectors.store(a6, c, 6 * CPU_LANES);
+            Vectors.store(a7, c, 7 * CPU_LANES);
             int biasBase = layer.get(0) * out;
             int col0 = v * CPU_LANES;
             for (int i = 0; i < CPU_ROWS; i++) {
@@ -229,18 +229,6 @@ public final class MatMul {
                 }
             }
         }
-    }
-
-    /** Copies a float8's lanes into c[at…at+7]. */
-    private static void lanes(Float8 v, float[] c, int at) {
-        c[at] = v.getS0();
-        c[at + 1] = v.getS1();
-        c[at + 2] = v.getS2();
-        c[at + 3] = v.getS3();
-        c[at + 4] = v.getS4();
-        c[at + 5] = v.getS5();
-        c[at + 6] = v.getS6();
-        c[at + 7] = v.getS7();
     }
 
     /**

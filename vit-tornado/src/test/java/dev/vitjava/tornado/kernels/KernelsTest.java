@@ -182,7 +182,8 @@ class KernelsTest {
     static Stream<Arguments> attentionShapes() {
         // batch, tokens, heads, headDim
         return Stream.of(Arguments.of(1, 1, 1, 1), Arguments.of(2, 17, 4, 16), Arguments.of(1, 37, 3, 8),
-                Arguments.of(3, 5, 2, 7), Arguments.of(1, 65, 1, 33), Arguments.of(2, 197, 3, 64));
+                Arguments.of(3, 5, 2, 7), Arguments.of(1, 65, 1, 33), Arguments.of(2, 197, 3, 64),
+                Arguments.of(1, 70, 2, 128));
     }
 
     /** Probabilities and outputs of attention in double: [0] (batch, heads, T, T), [1] (batch·T, dim). */
@@ -255,6 +256,22 @@ class KernelsTest {
         Device.run(Device.graph(qkv).task("t", Attention::flash, new KernelContext(), qkv, out, batch, tokens,
                 heads, headDim, scale), Device.grid1D(Attention.flashGlobal(batch, heads, tokens), Attention.BQ),
                 out);
+        assertThat(Device.maxAbsDiff(out, attentionExpected(qkv, batch, tokens, heads, headDim)[1]))
+                .isLessThanOrEqualTo(1e-5);
+    }
+
+    /** The CPU form of flash attention, on the shapes whose head dimension it handles. */
+    @ParameterizedTest(name = "batch={0} tokens={1} heads={2} headDim={3}")
+    @MethodSource("attentionShapes")
+    void flashAttentionCpuForm(int batch, int tokens, int heads, int headDim) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Attention.cpuHandles(headDim), "head dimension of whole float8s");
+        Random random = new Random(batch * 1000 + tokens * 10 + heads + headDim);
+        int dim = heads * headDim;
+        FloatArray qkv = Device.random(random, batch * tokens * 3 * dim, 2.5f);
+        FloatArray out = new FloatArray(batch * tokens * dim);
+        float scale = (float) (1 / Math.sqrt(headDim));
+        Device.run(Device.graph(qkv).task("t", Attention::flashCpu, new KernelContext(), qkv, out, batch, tokens,
+                heads, headDim, scale), Device.grid1D(batch * heads * tokens, Attention.CPU_LOCAL), out);
         assertThat(Device.maxAbsDiff(out, attentionExpected(qkv, batch, tokens, heads, headDim)[1]))
                 .isLessThanOrEqualTo(1e-5);
     }

@@ -1,0 +1,43 @@
+package dev.vitjava.tornado.kernels;
+
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.vectors.Float8;
+
+/**
+ * Moving OpenCL float8 values in and out of the CPU-form kernels: TornadoVM takes a vector's lanes by constant index
+ * only, so loops over lanes go through a private array. PoCL turns eight neighbouring scalar loads into one vector
+ * load.
+ */
+final class Vectors {
+
+    private Vectors() {
+    }
+
+    /** a[at…at+7] as a float8. */
+    static Float8 load(FloatArray a, int at) {
+        return new Float8(a.get(at), a.get(at + 1), a.get(at + 2), a.get(at + 3), a.get(at + 4), a.get(at + 5),
+                a.get(at + 6), a.get(at + 7));
+    }
+
+    /** c[at…at+7] as a float8. */
+    static Float8 load(float[] c, int at) {
+        return new Float8(c[at], c[at + 1], c[at + 2], c[at + 3], c[at + 4], c[at + 5], c[at + 6], c[at + 7]);
+    }
+
+    /** Stores v's lanes in c[at…at+7]. */
+    static void store(Float8 v, float[] c, int at) {
+        c[at] = v.getS0();
+        c[at + 1] = v.getS1();
+        c[at + 2] = v.getS2();
+        c[at + 3] = v.getS3();
+        c[at + 4] = v.getS4();
+        c[at + 5] = v.getS5();
+        c[at + 6] = v.getS6();
+        c[at + 7] = v.getS7();
+    }
+
+    /** The sum of v's lanes. */
+    static float sum(Float8 v) {
+        return ((v.getS0() + v.getS1()) + (v.getS2() + v.getS3())) + ((v.getS4() + v.getS5()) + (v.getS6() + v.getS7()));
+    }
+}
