@@ -5,8 +5,8 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
 
 /**
  * Moving OpenCL float8 values in and out of the CPU-form kernels: TornadoVM takes a vector's lanes by constant index
- * only, so loops over lanes go through a private array. PoCL turns eight neighbouring scalar loads into one vector
- * load.
+ * only, so loops over lanes go through a private array. A float8 assembled from eight scalars costs a lane insert
+ * each on PoCL ({@code vinsertps}); one read from a {@code VectorFloat8} is a single vector load.
  */
 final class Vectors {
 
