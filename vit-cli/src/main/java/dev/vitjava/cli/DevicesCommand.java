@@ -24,6 +24,8 @@ import picocli.CommandLine.Spec;
             "                       (CUDA GPUs; OpenCL with cl_khr_fp16); default fp32",
             "  --fast-math          OpenCL -cl-fast-relaxed-math -cl-mad-enable",
             "                       (off: IEEE float results)",
+            "  --kernels FORM       cpu (float8, no local memory), gpu (local-memory",
+            "                       tiles) or auto: by device type (default)",
             "  --device-memory SIZE TornadoVM's device heap, e.g. 16GB (default 4GB)",
             "  --cuda-graph         on a PTX device, replay each task graph as a CUDA graph",
             "  --print-kernels      print each generated kernel",

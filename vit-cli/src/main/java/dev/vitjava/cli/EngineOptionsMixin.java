@@ -51,6 +51,11 @@ final class EngineOptionsMixin {
             + " default; off here to keep IEEE float results).")
     boolean fastMath;
 
+    @Option(names = "--kernels", paramLabel = "FORM",
+            description = "tornado: kernel forms: cpu (float8, no local memory), gpu (local-memory tiles) or auto (by "
+                    + "device type) (default: auto).")
+    String kernels;
+
     @Option(names = "--device-memory", paramLabel = "SIZE",
             description = "tornado: TornadoVM's device heap, e.g. 16GB (default: TornadoVM's 4GB).")
     String deviceMemory;
@@ -119,7 +124,7 @@ final class EngineOptionsMixin {
     InferenceEngine create(ViTModel model) {
         checkThreads();
         return provider().create(model, EngineOptions.defaults().withThreads(threads).with("device", device)
-                .with("precision", precision).with("device-memory", deviceMemory)
+                .with("precision", precision).with("device-memory", deviceMemory).with("kernels", kernels)
                 .with("fast-math", flag(fastMath)).with("cuda-graph", flag(cudaGraph))
                 .with("print-kernels", flag(printKernels)).with("thread-info", flag(threadInfo)));
     }

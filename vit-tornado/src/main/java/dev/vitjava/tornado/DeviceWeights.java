@@ -19,7 +19,7 @@ import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
  * <p>The blocks' parameters of one kind lie concatenated, block after block, in one array ({@code qkv} holds every
  * block's qkv weight), so that one compiled block graph serves every block: the kernels pick the block's slice
  * with a layer index. With {@link Precision#FP16} the matrices of the blocks, the patch embedding and the head are
- * stored as half floats (the kernels accumulate in float32); biases and norms stay float32. For CPU devices the
+ * stored as half floats (the kernels accumulate in float32); biases and norms stay float32. For the CPU forms the
  * float32 matrices are stored transposed, as float8 vectors ({@link MatMul#cpuWeightIndex}). Absent parameters
  * become zeros of the right size (a missing qkv bias), or stay null where the graph leaves the step out (norm,
  * fc_norm).
@@ -70,8 +70,8 @@ final class DeviceWeights {
     }
 
     final Precision precision;
-    /** Matrices in {@link MatMul#linearCpu}'s layout, for CPU devices. */
-    final boolean transposed;
+    /** Matrices in {@link MatMul#linearCpu}'s layout, for the kernels' CPU forms. */
+    final boolean cpuForms;
     final Linear patchEmbed;
     /** (D); zeros without a class token (never read then). */
     final FloatArray clsToken;
@@ -86,9 +86,9 @@ final class DeviceWeights {
     final Norm fcNorm;
     final Linear head;
 
-    DeviceWeights(ViTModel model, Precision precision, boolean transposed) {
+    DeviceWeights(ViTModel model, Precision precision, boolean cpuForms) {
         this.precision = precision;
-        this.transposed = transposed;
+        this.cpuForms = cpuForms;
         ViTConfig c = model.config();
         ViTWeights w = model.weights();
         List<ViTWeights.Block> blocks = w.blocks();
@@ -125,9 +125,9 @@ final class DeviceWeights {
         int perLayer = out * in;
         FloatArray bias = new FloatArray(layers.size() * out);
         bias.init(0f);
-        FloatArray f32 = precision == Precision.FP32 && !transposed ? new FloatArray(layers.size() * perLayer) : null;
+        FloatArray f32 = precision == Precision.FP32 && !cpuForms ? new FloatArray(layers.size() * perLayer) : null;
         HalfFloatArray f16 = precision == Precision.FP16 ? new HalfFloatArray(layers.size() * perLayer) : null;
-        FloatArray cpu = transposed ? new FloatArray(layers.size() * in * MatMul.cpuVectors(out) * MatMul.CPU_LANES)
+        FloatArray cpu = cpuForms ? new FloatArray(layers.size() * in * MatMul.cpuVectors(out) * MatMul.CPU_LANES)
                 : null;
         if (cpu != null) {
             cpu.init(0f); // the padding features

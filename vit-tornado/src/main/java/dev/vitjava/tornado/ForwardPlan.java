@@ -142,8 +142,8 @@ final class ForwardPlan implements AutoCloseable {
     private final String deviceName;
     final long compileNanos;
     private boolean profilerOn;
-    /** The GEMM's CPU form ({@link MatMul#linearCpu}, transposed weights) rather than the local-memory tiles. */
-    private final boolean transposed;
+    /** The kernels' CPU forms ({@link MatMul#linearCpu}, {@link Attention#flashCpu}) rather than the local-memory ones. */
+    private final boolean cpuForms;
 
     ForwardPlan(ViTModel model, DeviceWeights w, Key key, TornadoDevice device, TornadoSettings settings) {
         this.key = key;
@@ -179,7 +179,7 @@ final class ForwardPlan implements AutoCloseable {
         float eps = (float) c.layerNormEps();
         String prefixName = "vit" + SERIAL.incrementAndGet() + "_";
         boolean half = w.precision == DeviceWeights.Precision.FP16;
-        this.transposed = w.transposed;
+        this.cpuForms = w.cpuForms;
 
         pixels = new FloatArray(n * channels * height * width);
         FloatArray patchRows = new FloatArray(n * patches * k);
@@ -251,7 +251,7 @@ final class ForwardPlan implements AutoCloseable {
             block.task("attention", Attention::attention, ctx, qkv, probs, attn, n, tokens, heads, c.headDim(),
                             scale);
             grid1D(g, "attention", n * heads * tokens, LOCAL_ATTENTION);
-        } else if (transposed && Attention.cpuHandles(c.headDim())) {
+        } else if (cpuForms && Attention.cpuHandles(c.headDim())) {
             block.task("attention", Attention::flashCpu, ctx, qkv, attn, n, tokens, heads, c.headDim(), scale);
             grid1D(g, "attention", n * heads * tokens, Attention.CPU_LOCAL);
         } else {
@@ -332,7 +332,7 @@ final class ForwardPlan implements AutoCloseable {
     private void linearTask(TaskGraph graph, String name, KernelContext ctx, FloatArray in,
             DeviceWeights.Linear l, FloatArray residual, FloatArray y, IntArray layer, int rowCount, int epilogue,
             boolean half) {
-        if (transposed) {
+        if (cpuForms) {
             graph.task(name, MatMul::linearCpu, ctx, in, l.weight().cpu(), l.bias(), residual, y, layer, rowCount,
                     l.out(), l.in(), epilogue);
         } else if (half) {
@@ -377,7 +377,7 @@ final class ForwardPlan implements AutoCloseable {
      */
     private void gridMatMul(String graph, String task, int rowCount, int out) {
         WorkerGrid grid;
-        if (transposed) {
+        if (cpuForms) {
             grid = new WorkerGrid2D(MatMul.cpuGlobalX(out), (rowCount + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS);
             grid.setLocalWork(MatMul.CPU_LOCAL, 1, 1);
         } else {

@@ -124,7 +124,7 @@ final class TornadoDevices {
         }
     }
 
-    /** Whether the device is a CPU (PoCL's, or another OpenCL CPU runtime): the GEMM then takes its CPU form. */
+    /** Whether the device is a CPU (PoCL's, or another OpenCL CPU runtime): the kernels then take their CPU forms. */
     static boolean isCpu(TornadoDevice device) {
         return device.getDeviceType() == uk.ac.manchester.tornado.api.enums.TornadoDeviceType.CPU;
     }

@@ -58,7 +58,7 @@ public final class TornadoEngine implements InferenceEngine {
                     + "support (OpenCL cl_khr_fp16): use --precision fp32");
         }
         this.weights = new DeviceWeights(model, settings.precision(),
-                settings.precision() == DeviceWeights.Precision.FP32 && TornadoDevices.isCpu(device));
+                settings.kernels().cpuForms(TornadoDevices.isCpu(device), settings.precision()));
     }
 
     /**

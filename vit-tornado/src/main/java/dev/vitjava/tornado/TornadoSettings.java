@@ -19,9 +19,10 @@ import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
  * @param cudaGraph    on PTX devices, the plan is captured and replayed as a CUDA graph
  * @param deviceMemory TornadoVM's device heap (e.g. "8GB"), or null for its default (4GB); it must be set before
  *                     TornadoVM starts
+ * @param kernels      which forms of the GEMM and attention kernels run
  */
 record TornadoSettings(DeviceWeights.Precision precision, boolean fastMath, boolean printKernels,
-        boolean threadInfo, boolean cudaGraph, String deviceMemory) {
+        boolean threadInfo, boolean cudaGraph, String deviceMemory, Kernels kernels) {
 
     static final String PRECISION = "precision";
     static final String FAST_MATH = "fast-math";
@@ -29,6 +30,37 @@ record TornadoSettings(DeviceWeights.Precision precision, boolean fastMath, bool
     static final String THREAD_INFO = "thread-info";
     static final String CUDA_GRAPH = "cuda-graph";
     static final String DEVICE_MEMORY = "device-memory";
+    static final String KERNELS = "kernels";
+
+    /**
+     * The kernel forms: {@code gpu}, the local-memory tiles ({@link dev.vitjava.tornado.kernels.MatMul#linear},
+     * {@link dev.vitjava.tornado.kernels.Attention#flash}); {@code cpu}, the float8 forms without local memory
+     * ({@code linearCpu}, {@code flashCpu}); {@code auto}, the CPU forms on devices of type CPU with float32 weights
+     * and the GPU forms elsewhere. Forcing one compares the forms on a device, or corrects the table for a device
+     * whose type says little (an FPGA, an integrated GPU).
+     */
+    enum Kernels {
+        AUTO, GPU, CPU;
+
+        static Kernels parse(String s) {
+            return switch (s.trim().toLowerCase(Locale.ROOT)) {
+                case "auto" -> AUTO;
+                case "gpu" -> GPU;
+                case "cpu" -> CPU;
+                default -> throw new VitException("tornado setting " + KERNELS + ": '" + s
+                        + "' is not auto, gpu or cpu");
+            };
+        }
+
+        /** Whether the CPU forms run on this device with these weights. */
+        boolean cpuForms(boolean cpuDevice, DeviceWeights.Precision precision) {
+            if (this == CPU && precision == DeviceWeights.Precision.FP16) {
+                throw new VitException("the cpu kernel forms have no half-precision weights: use --precision fp32, "
+                        + "or --kernels gpu");
+            }
+            return this == CPU || this == AUTO && cpuDevice && precision == DeviceWeights.Precision.FP32;
+        }
+    }
 
     static TornadoSettings defaults() {
         return from(Map.of());
@@ -37,7 +69,8 @@ record TornadoSettings(DeviceWeights.Precision precision, boolean fastMath, bool
     static TornadoSettings from(Map<String, String> settings) {
         return new TornadoSettings(DeviceWeights.Precision.parse(get(settings, PRECISION, "fp32")),
                 flag(settings, FAST_MATH), flag(settings, PRINT_KERNELS), flag(settings, THREAD_INFO),
-                flag(settings, CUDA_GRAPH), get(settings, DEVICE_MEMORY, null));
+                flag(settings, CUDA_GRAPH), get(settings, DEVICE_MEMORY, null),
+                Kernels.parse(get(settings, KERNELS, "auto")));
     }
 
     private static String get(Map<String, String> settings, String name, String fallback) {

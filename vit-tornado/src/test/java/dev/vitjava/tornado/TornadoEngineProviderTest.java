@@ -98,6 +98,33 @@ class TornadoEngineProviderTest {
         }
     }
 
+    /** --kernels overrides the device-type table: each form runs where asked, and both compute the reference's function. */
+    @Test
+    void eitherKernelFormCanBeChosenAndBothMatchTheReference() {
+        ViTModel model = tinyModel();
+        Tensor pixels = RandomWeights.pixels(11, 3, 3, 8, 8);
+        float[] reference = new dev.vitjava.engine.ReferenceEngine(model).forward(pixels, false).logits().toArray();
+        for (String form : List.of("gpu", "cpu")) {
+            try (TornadoEngine engine = TornadoEngine.open(model, EngineOptions.defaults().with("kernels", form))) {
+                DeviceProfile p = engine.profileDevice(pixels, 1, 1);
+                String suffix = form.equals("cpu") ? "Cpu" : "";
+                assertThat(p.nanosByMethod()).as(form).containsKeys("MatMul.linear" + suffix, "Attention.flash" + suffix)
+                        .doesNotContainKeys("MatMul.linear" + (suffix.isEmpty() ? "Cpu" : ""),
+                                "Attention.flash" + (suffix.isEmpty() ? "Cpu" : ""));
+                float[] logits = engine.forward(pixels, false).logits().toArray();
+                for (int i = 0; i < logits.length; i++) {
+                    assertThat(logits[i]).as("%s logit %d", form, i).isCloseTo(reference[i],
+                            org.assertj.core.data.Offset.offset(1e-5f));
+                }
+            }
+        }
+        assertThatThrownBy(() -> TornadoEngine.create(model, EngineOptions.defaults().with("kernels", "fpga")))
+                .isInstanceOf(VitException.class).hasMessageContaining("'fpga' is not auto, gpu or cpu");
+        assertThatThrownBy(() -> TornadoEngine.create(model, EngineOptions.defaults().with("kernels", "cpu")
+                .with("precision", "fp16"))).isInstanceOf(VitException.class)
+                .hasMessageMatching(".*(no half-precision weights|no half-precision support).*");
+    }
+
     @Test
     void fp16IsRefusedWithAMessageWhereTheDeviceHasNoHalfPrecision() {
         EngineOptions fp16 = EngineOptions.defaults().with("precision", "fp16");
