@@ -195,14 +195,7 @@ public final class Attention {
                 m = tileMax;
             }
             float[] o = new float[CPU_MAX_HEAD_DIM];
-            Vectors.store(a0, o, 0);
-            Vectors.store(a1, o, 8);
-            Vectors.store(a2, o, 16);
-            Vectors.store(a3, o, 24);
-            Vectors.store(a4, o, 32);
-            Vectors.store(a5, o, 40);
-            Vectors.store(a6, o, 48);
-            Vectors.store(a7, o, 56);
+            Vectors.store(o, a0, a1, a2, a3, a4, a5, a6, a7);
             int o0 = (n * tokens + i) * dim + h * headDim;
             for (int e = 0; e < headDim; e++) {
                 out.set(o0 + e, o[e] / l);

@@ -213,14 +213,7 @@ public final class MatMul {
             // the 64 outputs go through a private array so that one loop stores them: TornadoVM takes vector lanes
             // by constant index only, and a helper storing a float8's lanes with the GELU is over its inlining limit
             float[] c = new float[CPU_ROWS * CPU_LANES];
-            Vectors.store(a0, c, 0);
-            Vectors.store(a1, c, CPU_LANES);
-            Vectors.store(a2, c, 2 * CPU_LANES);
-            Vectors.store(a3, c, 3 * CPU_LANES);
-            Vectors.store(a4, c, 4 * CPU_LANES);
-            Vectors.store(a5, c, 5 * CPU_LANES);
-            Vectors.store(a6, c, 6 * CPU_LANES);
-            Vectors.store(a7, c, 7 * CPU_LANES);
+            Vectors.store(c, a0, a1, a2, a3, a4, a5, a6, a7);
             int biasBase = layer.get(0) * out;
             int col0 = v * CPU_LANES;
             for (int i = 0; i < CPU_ROWS; i++) {

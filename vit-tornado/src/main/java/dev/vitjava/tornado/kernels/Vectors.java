@@ -36,6 +36,19 @@ final class Vectors {
         c[at + 7] = v.getS7();
     }
 
+    /** Eight float8 values in c[0…63], one after the other. */
+    static void store(float[] c, Float8 a0, Float8 a1, Float8 a2, Float8 a3, Float8 a4, Float8 a5, Float8 a6,
+            Float8 a7) {
+        store(a0, c, 0);
+        store(a1, c, 8);
+        store(a2, c, 16);
+        store(a3, c, 24);
+        store(a4, c, 32);
+        store(a5, c, 40);
+        store(a6, c, 48);
+        store(a7, c, 56);
+    }
+
     /** The sum of v's lanes. */
     static float sum(Float8 v) {
         return ((v.getS0() + v.getS1()) + (v.getS2() + v.getS3())) + ((v.getS4() + v.getS5()) + (v.getS6() + v.getS7()));

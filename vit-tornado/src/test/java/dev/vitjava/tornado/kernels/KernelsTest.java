@@ -248,16 +248,7 @@ class KernelsTest {
     @ParameterizedTest(name = "batch={0} tokens={1} heads={2} headDim={3}")
     @MethodSource("attentionShapes")
     void flashAttention(int batch, int tokens, int heads, int headDim) {
-        Random random = new Random(batch * 1000 + tokens * 10 + heads + headDim);
-        int dim = heads * headDim;
-        FloatArray qkv = Device.random(random, batch * tokens * 3 * dim, 2.5f);
-        FloatArray out = new FloatArray(batch * tokens * dim);
-        float scale = (float) (1 / Math.sqrt(headDim));
-        Device.run(Device.graph(qkv).task("t", Attention::flash, new KernelContext(), qkv, out, batch, tokens,
-                heads, headDim, scale), Device.grid1D(Attention.flashGlobal(batch, heads, tokens), Attention.BQ),
-                out);
-        assertThat(Device.maxAbsDiff(out, attentionExpected(qkv, batch, tokens, heads, headDim)[1]))
-                .isLessThanOrEqualTo(1e-5);
+        assertThat(maxFlashError(batch, tokens, heads, headDim, false)).isLessThanOrEqualTo(1e-5);
     }
 
     /** The CPU form of flash attention, on the shapes whose head dimension it handles. */
@@ -265,15 +256,25 @@ class KernelsTest {
     @MethodSource("attentionShapes")
     void flashAttentionCpuForm(int batch, int tokens, int heads, int headDim) {
         org.junit.jupiter.api.Assumptions.assumeTrue(Attention.cpuHandles(headDim), "head dimension of whole float8s");
+        assertThat(maxFlashError(batch, tokens, heads, headDim, true)).isLessThanOrEqualTo(1e-5);
+    }
+
+    /** Runs {@link Attention#flash} (or, {@code cpu}, {@link Attention#flashCpu}) and returns its largest error. */
+    private static double maxFlashError(int batch, int tokens, int heads, int headDim, boolean cpu) {
         Random random = new Random(batch * 1000 + tokens * 10 + heads + headDim);
         int dim = heads * headDim;
         FloatArray qkv = Device.random(random, batch * tokens * 3 * dim, 2.5f);
         FloatArray out = new FloatArray(batch * tokens * dim);
         float scale = (float) (1 / Math.sqrt(headDim));
-        Device.run(Device.graph(qkv).task("t", Attention::flashCpu, new KernelContext(), qkv, out, batch, tokens,
-                heads, headDim, scale), Device.grid1D(batch * heads * tokens, Attention.CPU_LOCAL), out);
-        assertThat(Device.maxAbsDiff(out, attentionExpected(qkv, batch, tokens, heads, headDim)[1]))
-                .isLessThanOrEqualTo(1e-5);
+        if (cpu) {
+            Device.run(Device.graph(qkv).task("t", Attention::flashCpu, new KernelContext(), qkv, out, batch, tokens,
+                    heads, headDim, scale), Device.grid1D(batch * heads * tokens, Attention.CPU_LOCAL), out);
+        } else {
+            Device.run(Device.graph(qkv).task("t", Attention::flash, new KernelContext(), qkv, out, batch, tokens,
+                    heads, headDim, scale), Device.grid1D(Attention.flashGlobal(batch, heads, tokens), Attention.BQ),
+                    out);
+        }
+        return Device.maxAbsDiff(out, attentionExpected(qkv, batch, tokens, heads, headDim)[1]);
     }
 
     // ---- embedding and pooling ----
