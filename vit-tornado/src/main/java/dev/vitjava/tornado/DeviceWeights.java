@@ -20,9 +20,9 @@ import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
  * block's qkv weight), so that one compiled block graph serves every block: the kernels pick the block's slice
  * with a layer index. With {@link Precision#FP16} the matrices of the blocks, the patch embedding and the head are
  * stored as half floats (the kernels accumulate in float32); biases and norms stay float32. For the CPU forms the
- * float32 matrices are stored transposed, as float8 vectors ({@link MatMul#cpuWeightIndex}). Absent parameters
- * become zeros of the right size (a missing qkv bias), or stay null where the graph leaves the step out (norm,
- * fc_norm).
+ * float32 matrices are stored as float8 vectors in groups of 8 features ({@link MatMul#cpuWeightIndex}). Absent
+ * parameters become zeros of the right size (a missing qkv bias), or stay null where the graph leaves the step out
+ * (norm, fc_norm).
  */
 final class DeviceWeights {
 
@@ -41,7 +41,7 @@ final class DeviceWeights {
 
     /**
      * A matrix of one or more layers: exactly one of {@code f32} and {@code f16}, (layers·out, in) row-major, and
-     * {@code cpu}, {@link MatMul#linearCpu}'s transposed float8 layout, is set.
+     * {@code cpu}, {@link MatMul#linearCpu}'s float8 layout, is set.
      */
     record Matrix(FloatArray f32, HalfFloatArray f16, VectorFloat8 cpu, int out, int in) {
         Object array() {

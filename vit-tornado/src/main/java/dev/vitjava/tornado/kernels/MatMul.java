@@ -157,23 +157,26 @@ public final class MatMul {
     }
 
     /**
-     * Where {@link #linearCpu} reads W[layer][o][k]: each layer's weights transposed to (in, out), every row padded
-     * with zeros to {@link #cpuVectors} float8 vectors.
+     * Where {@link #linearCpu} reads W[layer][o][k]: each layer's features in groups of {@link #CPU_LANES} (the last
+     * padded with zeros), and each group's weights as {@code in} consecutive float8 vectors, one per k: a work-item
+     * reads its group's weights front to back.
      */
     public static int cpuWeightIndex(int layer, int o, int k, int out, int in) {
-        return (layer * in + k) * cpuVectors(out) * CPU_LANES + o;
+        return ((layer * cpuVectors(out) + o / CPU_LANES) * in + k) * CPU_LANES + o % CPU_LANES;
     }
 
     /**
      * {@link #linear} for CPU devices (PoCL): no local memory and no barriers (on a CPU, OpenCL local memory is plain
      * memory and each barrier splits the work-item loops), and explicit float8 arithmetic. A work-item computes
-     * {@link #CPU_LANES} consecutive features for {@link #CPU_ROWS} rows: per step along {@code in} it loads one
-     * float8 of the transposed weights ({@link #cpuWeightIndex}) and multiplies it by one x value of each row, into
-     * eight float8 accumulators. PoCL turns these into packed loads and FMAs; the scalar form this replaced (one
+     * {@link #CPU_LANES} consecutive features for {@link #CPU_ROWS} rows: per step along {@code in} it loads the next
+     * float8 of its features' weights ({@link #cpuWeightIndex}) and multiplies it by one x value of each row, into
+     * eight float8 accumulators. PoCL compiles these to packed multiplies and adds; the scalar form this replaced (one
      * feature per work-item, for the compiler to vectorise over work-items) stayed scalar, because TornadoVM
-     * addresses memory through integers cast to pointers. Measured on PoCL 3.1 on 2 AVX2 cores (vit_tiny's qkv at
-     * batch 8): 37-59 GFLOP/s against 10-16, where an FMA-chain kernel reaches 110-133. Launch with
-     * {@link #cpuGlobalX} × ⌈rows / CPU_ROWS⌉ work-items and a CPU_LOCAL × 1 local size.
+     * addresses memory through integers cast to pointers. Each group's weights lie front to back: with the weights
+     * transposed row by row instead, every step along {@code in} jumped {@code out} floats, and ViT-B/16's matrix
+     * products ran at half the speed. Measured on PoCL 3.1 on 2 AVX2 cores, vit_tiny and ViT-B/16 at batch 8: 76
+     * and 53 GFLOP/s, where an FMA-chain kernel reaches 100-133. Launch with {@link #cpuGlobalX} × ⌈rows / CPU_ROWS⌉
+     * work-items and a CPU_LOCAL × 1 local size.
      */
     public static void linearCpu(KernelContext ctx, FloatArray x, VectorFloat8 wt, FloatArray bias,
             FloatArray residual, FloatArray y, IntArray layer, int rows, int out, int in, int epilogue) {
@@ -181,7 +184,7 @@ public final class MatMul {
         int v = ctx.globalIdx;
         if (v < vectors) {
             int row0 = ctx.globalIdy * CPU_ROWS;
-            int wBase = layer.get(0) * in * vectors + v;
+            int wBase = (layer.get(0) * vectors + v) * in;
             // rows past the end read the last row (their results are not stored): no test in the k loop
             int x0 = Math.min(row0, rows - 1) * in;
             int x1 = Math.min(row0 + 1, rows - 1) * in;
@@ -200,7 +203,7 @@ public final class MatMul {
             Float8 a6 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             Float8 a7 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             for (int k = 0; k < in; k++) {
-                Float8 w = wt.get(wBase + k * vectors);
+                Float8 w = wt.get(wBase + k);
                 a0 = Float8.add(a0, Float8.mult(w, x.get(x0 + k)));
                 a1 = Float8.add(a1, Float8.mult(w, x.get(x1 + k)));
                 a2 = Float8.add(a2, Float8.mult(w, x.get(x2 + k)));
