@@ -142,7 +142,7 @@ final class ForwardPlan implements AutoCloseable {
     private final String deviceName;
     final long compileNanos;
     private boolean profilerOn;
-    /** The kernels' CPU forms ({@link MatMul#linearCpu}, {@link Attention#flashCpu}) rather than the local-memory ones. */
+    /** The kernels' CPU forms ({@link MatMul#linearCpu}, {@link Attention#flashCpu}), not the local-memory ones. */
     private final boolean cpuForms;
 
     ForwardPlan(ViTModel model, DeviceWeights w, Key key, TornadoDevice device, TornadoSettings settings) {

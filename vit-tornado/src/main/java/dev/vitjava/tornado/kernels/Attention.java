@@ -126,8 +126,8 @@ public final class Attention {
      * {@link #flash} for CPU devices (PoCL): a work-item per (image, head, query), no local memory and no barriers
      * (on a CPU, local memory is plain memory and each barrier splits the work-item loops), the same online softmax
      * over steps of {@link #CPU_KV} keys, and float8 arithmetic over the head dimension: the dot products, and the
-     * output row held in eight float8 accumulators. Needs {@link #cpuHandles}(headDim). Launch with batch × heads × tokens work-items, rounded
-     * up to the local size {@link #CPU_LOCAL}.
+     * output row held in eight float8 accumulators. Needs {@link #cpuHandles}(headDim). Launch with
+     * batch × heads × tokens work-items, rounded up to the local size {@link #CPU_LOCAL}.
      */
     public static void flashCpu(KernelContext ctx, FloatArray qkv, FloatArray out, int batch, int tokens, int heads,
             int headDim, float scale) {

@@ -51,6 +51,7 @@ final class Vectors {
 
     /** The sum of v's lanes. */
     static float sum(Float8 v) {
-        return ((v.getS0() + v.getS1()) + (v.getS2() + v.getS3())) + ((v.getS4() + v.getS5()) + (v.getS6() + v.getS7()));
+        return ((v.getS0() + v.getS1()) + (v.getS2() + v.getS3()))
+                + ((v.getS4() + v.getS5()) + (v.getS6() + v.getS7()));
     }
 }
