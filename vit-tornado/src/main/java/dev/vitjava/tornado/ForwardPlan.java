@@ -33,6 +33,7 @@ import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
 
 /**
  * The ViT forward pass for one input shape (batch, patch grid) as TornadoVM task graphs in one execution plan,
@@ -187,7 +188,11 @@ final class ForwardPlan implements AutoCloseable {
         FloatArray pos = FloatArrays.of(model.posEmbed(key.gridH(), key.gridW()));
         x = new FloatArray(rows * d);
         FloatArray h = new FloatArray(rows * d);
-        FloatArray qkv = new FloatArray(rows * 3 * d);
+        // the CPU forms' untraced plan keeps qkv as float8 vectors, which flashCpu reads whole; the float array is
+        // then a placeholder
+        boolean qkvVectors = cpuForms && !trace && Attention.cpuHandles(c.headDim());
+        VectorFloat8 qkv8 = new VectorFloat8(qkvVectors ? rows * 3 * d / MatMul.CPU_LANES : 1);
+        FloatArray qkv = new FloatArray(qkvVectors ? 1 : rows * 3 * d);
         FloatArray attn = new FloatArray(rows * d);
         FloatArray xMid = new FloatArray(rows * d);
         FloatArray mlp = new FloatArray(rows * hidden);
@@ -209,6 +214,9 @@ final class ForwardPlan implements AutoCloseable {
         FloatArray noResidualEmbed = FloatArrays.zeros(1);
         FloatArray noResidualBlock = FloatArrays.zeros(1);
         FloatArray noResidualHead = FloatArrays.zeros(1);
+        // the same for linearCpu's float8 output, which only the qkv projection of such a plan writes
+        VectorFloat8 noVectorsEmbed = new VectorFloat8(1);
+        VectorFloat8 noVectorsHead = new VectorFloat8(1);
         KernelContext ctx = new KernelContext();
         List<ImmutableTaskGraph> graphs = new ArrayList<>();
 
@@ -217,11 +225,11 @@ final class ForwardPlan implements AutoCloseable {
         TaskGraph embedGraph = new TaskGraph(g)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, pixels)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.patchEmbed.weight().array(),
-                        w.patchEmbed.bias(), w.clsToken, pos, first, noResidualEmbed)
+                        w.patchEmbed.bias(), w.clsToken, pos, first, noResidualEmbed, noVectorsEmbed)
                 .task("im2col", Embedding::im2col, ctx, pixels, patchRows, n, channels, height, width, p,
                         key.gridW(), patches);
-        linearTask(embedGraph, "patch_proj", ctx, patchRows, w.patchEmbed, noResidualEmbed, patchTokens, first,
-                n * patches, MatMul.BIAS, half);
+        linearTask(embedGraph, "patch_proj", ctx, patchRows, w.patchEmbed, noResidualEmbed, patchTokens,
+                noVectorsEmbed, first, n * patches, MatMul.BIAS, half);
         embedGraph.task("assemble", Embedding::assemble, ctx, patchTokens, w.clsToken, pos, x, n, tokens, prefix, d);
         if (trace) {
             embedGraph.transferToHost(DataTransferMode.EVERY_EXECUTION, x);
@@ -240,19 +248,20 @@ final class ForwardPlan implements AutoCloseable {
         TaskGraph block = new TaskGraph(g)
                 .consumeFromDevice(embedName, x)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, layer)
-                .transferToDevice(DataTransferMode.FIRST_EXECUTION, h, qkv, attn, xMid, mlp, noResidualBlock)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, h, qkv, qkv8, attn, xMid, mlp, noResidualBlock)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.norm1.weight(), w.norm1.bias(),
                         w.qkv.weight().array(), w.qkv.bias(), w.proj.weight().array(), w.proj.bias(),
                         w.norm2.weight(), w.norm2.bias(), w.fc1.weight().array(), w.fc1.bias(),
                         w.fc2.weight().array(), w.fc2.bias())
                 .task("norm1", Norms::layerNorm, ctx, x, w.norm1.weight(), w.norm1.bias(), h, layer, d, eps);
-        linearTask(block, "qkv", ctx, h, w.qkv, noResidualBlock, qkv, layer, rows, MatMul.BIAS, half);
+        linearTask(block, "qkv", ctx, h, w.qkv, noResidualBlock, qkv, qkv8, layer, rows,
+                qkvVectors ? MatMul.VECTORS : MatMul.BIAS, half);
         if (trace) {
             block.task("attention", Attention::attention, ctx, qkv, probs, attn, n, tokens, heads, c.headDim(),
                             scale);
             grid1D(g, "attention", n * heads * tokens, LOCAL_ATTENTION);
-        } else if (cpuForms && Attention.cpuHandles(c.headDim())) {
-            block.task("attention", Attention::flashCpu, ctx, qkv, attn, n, tokens, heads, c.headDim(), scale);
+        } else if (qkvVectors) {
+            block.task("attention", Attention::flashCpu, ctx, qkv8, attn, n, tokens, heads, c.headDim(), scale);
             grid1D(g, "attention", n * heads * tokens, Attention.CPU_LOCAL);
         } else {
             block.task("attention", Attention::flash, ctx, qkv, attn, n, tokens, heads, c.headDim(), scale);
@@ -260,10 +269,10 @@ final class ForwardPlan implements AutoCloseable {
             flash.setLocalWork(Attention.BQ, 1, 1);
             grids.addWorkerGrid(g + ".attention", flash);
         }
-        linearTask(block, "proj", ctx, attn, w.proj, x, xMid, layer, rows, MatMul.RESIDUAL, half);
+        linearTask(block, "proj", ctx, attn, w.proj, x, xMid, qkv8, layer, rows, MatMul.RESIDUAL, half);
         block.task("norm2", Norms::layerNorm, ctx, xMid, w.norm2.weight(), w.norm2.bias(), h, layer, d, eps);
-        linearTask(block, "fc1", ctx, h, w.fc1, noResidualBlock, mlp, layer, rows, MatMul.GELU, half);
-        linearTask(block, "fc2", ctx, mlp, w.fc2, xMid, x, layer, rows, MatMul.RESIDUAL, half);
+        linearTask(block, "fc1", ctx, h, w.fc1, noResidualBlock, mlp, qkv8, layer, rows, MatMul.GELU, half);
+        linearTask(block, "fc2", ctx, mlp, w.fc2, xMid, x, qkv8, layer, rows, MatMul.RESIDUAL, half);
         if (trace) {
             // x belongs to the embedding graph (which frees it): the trace copies it into a buffer of this graph
             block.task("trace_out", Embedding::copy, ctx, x, blockOut, rows * d)
@@ -284,7 +293,7 @@ final class ForwardPlan implements AutoCloseable {
         String blockName = g;
         g = name(prefixName, "head");
         TaskGraph head = new TaskGraph(g).consumeFromDevice(blockName, x)
-                .transferToDevice(DataTransferMode.FIRST_EXECUTION, firstOfHead, noResidualHead);
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, firstOfHead, noResidualHead, noVectorsHead);
         FloatArray tokensOut = x;
         if (w.norm != null) {
             head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.norm.weight(), w.norm.bias())
@@ -303,7 +312,8 @@ final class ForwardPlan implements AutoCloseable {
             gridRows(g, "fc_norm", n);
         }
         head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.head.weight().array(), w.head.bias());
-        linearTask(head, "head", ctx, preLogits, w.head, noResidualHead, logits, firstOfHead, n, MatMul.BIAS, half);
+        linearTask(head, "head", ctx, preLogits, w.head, noResidualHead, logits, noVectorsHead, firstOfHead, n,
+                MatMul.BIAS, half);
         head.transferToHost(DataTransferMode.EVERY_EXECUTION, logits, preLogits);
         if (trace && normed != null) {
             head.transferToHost(DataTransferMode.EVERY_EXECUTION, normed);
@@ -327,14 +337,15 @@ final class ForwardPlan implements AutoCloseable {
 
     /**
      * Adds a linear-layer task: y = epilogue(in · Wᵀ + b) over the layer-th slice of the weights; residual is read
-     * only by {@link MatMul#RESIDUAL} (pass a distinct placeholder otherwise).
+     * only by {@link MatMul#RESIDUAL} (pass a distinct placeholder otherwise), and the CPU form's y8 written only by
+     * {@link MatMul#VECTORS} (which writes y8 instead of y).
      */
     private void linearTask(TaskGraph graph, String name, KernelContext ctx, FloatArray in,
-            DeviceWeights.Linear l, FloatArray residual, FloatArray y, IntArray layer, int rowCount, int epilogue,
-            boolean half) {
+            DeviceWeights.Linear l, FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray layer, int rowCount,
+            int epilogue, boolean half) {
         if (cpuForms) {
-            graph.task(name, MatMul::linearCpu, ctx, in, l.weight().cpu(), l.bias(), residual, y, layer, rowCount,
-                    l.out(), l.in(), epilogue);
+            graph.task(name, MatMul::linearCpu, ctx, in, l.weight().cpu(), l.bias(), residual, y, y8, layer,
+                    rowCount, l.out(), l.in(), epilogue);
         } else if (half) {
             graph.task(name, MatMul::linearHalf, ctx, in, l.weight().f16(), l.bias(), residual, y, layer, rowCount,
                     l.out(), l.in(), epilogue);

@@ -101,7 +101,9 @@ class TornadoEngineProviderTest {
     /** --kernels overrides the device-type table: each form runs where asked, and both match the reference. */
     @Test
     void eitherKernelFormCanBeChosenAndBothMatchTheReference() {
-        ViTModel model = tinyModel();
+        // one head of 16 dimensions: the smallest flashCpu takes
+        ViTConfig c = new ViTConfig(8, 8, 4, 3, 3, 16, 1, 1, 32, true, 1e-6, true, GlobalPool.TOKEN);
+        ViTModel model = new ViTModel(c, RandomWeights.create(c, 5));
         Tensor pixels = RandomWeights.pixels(11, 3, 3, 8, 8);
         float[] reference = new dev.vitjava.engine.ReferenceEngine(model).forward(pixels, false).logits().toArray();
         for (String form : List.of("gpu", "cpu")) {

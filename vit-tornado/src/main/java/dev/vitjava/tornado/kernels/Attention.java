@@ -3,6 +3,7 @@ package dev.vitjava.tornado.kernels;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
 import uk.ac.manchester.tornado.api.types.vectors.Float8;
 
 /**
@@ -117,19 +118,23 @@ public final class Attention {
     /** Largest head dimension {@link #flashCpu} handles: its output row is eight float8 accumulators. */
     public static final int CPU_MAX_HEAD_DIM = 64;
 
-    /** Whether {@link #flashCpu} handles a head dimension: whole float8 vectors, at most {@link #CPU_MAX_HEAD_DIM}. */
+    /**
+     * Whether {@link #flashCpu} handles a head dimension: whole float8 vectors, from 16 (at 8, TornadoVM's compiler
+     * fails on the kernel: "Argument is not an array") to {@link #CPU_MAX_HEAD_DIM}.
+     */
     public static boolean cpuHandles(int headDim) {
-        return headDim % 8 == 0 && headDim <= CPU_MAX_HEAD_DIM;
+        return headDim % 8 == 0 && headDim >= 16 && headDim <= CPU_MAX_HEAD_DIM;
     }
 
     /**
      * {@link #flash} for CPU devices (PoCL): a work-item per (image, head, query), no local memory and no barriers
      * (on a CPU, local memory is plain memory and each barrier splits the work-item loops), the same online softmax
-     * over steps of {@link #CPU_KV} keys, and float8 arithmetic over the head dimension: the dot products, and the
-     * output row held in eight float8 accumulators. Needs {@link #cpuHandles}(headDim). Launch with
-     * batch × heads × tokens work-items, rounded up to the local size {@link #CPU_LOCAL}.
+     * over steps of {@link #CPU_KV} keys, and float8 arithmetic over the head dimension: the query and the output row
+     * in eight float8 registers each, qkv read as whole float8 vectors (the qkv projection writes it so:
+     * {@link MatMul#VECTORS}). Needs {@link #cpuHandles}(headDim). Launch with batch × heads × tokens work-items,
+     * rounded up to the local size {@link #CPU_LOCAL}.
      */
-    public static void flashCpu(KernelContext ctx, FloatArray qkv, FloatArray out, int batch, int tokens, int heads,
+    public static void flashCpu(KernelContext ctx, VectorFloat8 qkv, FloatArray out, int batch, int tokens, int heads,
             int headDim, float scale) {
         int gid = ctx.globalIdx;
         if (gid < batch * heads * tokens) {
@@ -138,12 +143,10 @@ public final class Attention {
             int n = gid / (tokens * heads);
             int dim = heads * headDim;
             int stride = 3 * dim;
-            int head0 = n * tokens * stride + h * headDim;
-            float[] q = new float[CPU_MAX_HEAD_DIM];
+            // qkv in float8 vectors: a row is stride / 8 of them, a head headDim / 8
+            int head0 = (n * tokens * stride + h * headDim) / 8;
+            int rowVectors = stride / 8;
             float[] s = new float[CPU_KV];
-            for (int e = 0; e < headDim; e++) {
-                q[e] = qkv.get(head0 + i * stride + e);
-            }
             Float8 a0 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             Float8 a1 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             Float8 a2 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
@@ -152,20 +155,35 @@ public final class Attention {
             Float8 a5 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             Float8 a6 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             Float8 a7 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            // accumulators past headDim re-read the head's last 8 values (a branch there, carrying float8 values,
-            // sends TornadoVM's compiler out of memory); they are never stored
-            int last = headDim - 8;
+            // vectors past headDim re-read the head's last one (a branch there, carrying float8 values, sends
+            // TornadoVM's compiler out of memory): the query's are zeroed, so that the dot products drop them, and the
+            // output's are never stored
+            int last = headDim / 8 - 1;
+            int qRow = head0 + i * rowVectors;
+            Float8 q0 = qkv.get(qRow);
+            Float8 q1 = Float8.mult(qkv.get(qRow + Math.min(1, last)), last >= 1 ? 1f : 0f);
+            Float8 q2 = Float8.mult(qkv.get(qRow + Math.min(2, last)), last >= 2 ? 1f : 0f);
+            Float8 q3 = Float8.mult(qkv.get(qRow + Math.min(3, last)), last >= 3 ? 1f : 0f);
+            Float8 q4 = Float8.mult(qkv.get(qRow + Math.min(4, last)), last >= 4 ? 1f : 0f);
+            Float8 q5 = Float8.mult(qkv.get(qRow + Math.min(5, last)), last >= 5 ? 1f : 0f);
+            Float8 q6 = Float8.mult(qkv.get(qRow + Math.min(6, last)), last >= 6 ? 1f : 0f);
+            Float8 q7 = Float8.mult(qkv.get(qRow + Math.min(7, last)), last >= 7 ? 1f : 0f);
             float m = -Float.MAX_VALUE;
             float l = 0.0f;
             for (int j0 = 0; j0 < tokens; j0 += CPU_KV) {
                 int count = Math.min(CPU_KV, tokens - j0);
                 float tileMax = m;
                 for (int j = 0; j < count; j++) {
-                    int k0 = head0 + (j0 + j) * stride + dim;
-                    Float8 dot = Float8.mult(Vectors.load(q, 0), Vectors.load(qkv, k0));
-                    for (int e = 8; e < headDim; e += 8) {
-                        dot = Float8.add(dot, Float8.mult(Vectors.load(q, e), Vectors.load(qkv, k0 + e)));
-                    }
+                    int k0 = head0 + (j0 + j) * rowVectors + dim / 8;
+                    Float8 dot = Float8.add(
+                            Float8.add(Float8.add(Float8.mult(q0, qkv.get(k0)),
+                                            Float8.mult(q1, qkv.get(k0 + Math.min(1, last)))),
+                                    Float8.add(Float8.mult(q2, qkv.get(k0 + Math.min(2, last))),
+                                            Float8.mult(q3, qkv.get(k0 + Math.min(3, last))))),
+                            Float8.add(Float8.add(Float8.mult(q4, qkv.get(k0 + Math.min(4, last))),
+                                            Float8.mult(q5, qkv.get(k0 + Math.min(5, last)))),
+                                    Float8.add(Float8.mult(q6, qkv.get(k0 + Math.min(6, last))),
+                                            Float8.mult(q7, qkv.get(k0 + Math.min(7, last))))));
                     s[j] = Vectors.sum(dot) * scale;
                     tileMax = TornadoMath.max(tileMax, s[j]);
                 }
@@ -182,15 +200,15 @@ public final class Attention {
                 for (int j = 0; j < count; j++) {
                     float p = TornadoMath.exp(s[j] - tileMax);
                     l += p;
-                    int v0 = head0 + (j0 + j) * stride + 2 * dim;
-                    a0 = Float8.add(a0, Float8.mult(Vectors.load(qkv, v0), p));
-                    a1 = Float8.add(a1, Float8.mult(Vectors.load(qkv, v0 + Math.min(8, last)), p));
-                    a2 = Float8.add(a2, Float8.mult(Vectors.load(qkv, v0 + Math.min(16, last)), p));
-                    a3 = Float8.add(a3, Float8.mult(Vectors.load(qkv, v0 + Math.min(24, last)), p));
-                    a4 = Float8.add(a4, Float8.mult(Vectors.load(qkv, v0 + Math.min(32, last)), p));
-                    a5 = Float8.add(a5, Float8.mult(Vectors.load(qkv, v0 + Math.min(40, last)), p));
-                    a6 = Float8.add(a6, Float8.mult(Vectors.load(qkv, v0 + Math.min(48, last)), p));
-                    a7 = Float8.add(a7, Float8.mult(Vectors.load(qkv, v0 + Math.min(56, last)), p));
+                    int v0 = head0 + (j0 + j) * rowVectors + 2 * dim / 8;
+                    a0 = Float8.add(a0, Float8.mult(qkv.get(v0), p));
+                    a1 = Float8.add(a1, Float8.mult(qkv.get(v0 + Math.min(1, last)), p));
+                    a2 = Float8.add(a2, Float8.mult(qkv.get(v0 + Math.min(2, last)), p));
+                    a3 = Float8.add(a3, Float8.mult(qkv.get(v0 + Math.min(3, last)), p));
+                    a4 = Float8.add(a4, Float8.mult(qkv.get(v0 + Math.min(4, last)), p));
+                    a5 = Float8.add(a5, Float8.mult(qkv.get(v0 + Math.min(5, last)), p));
+                    a6 = Float8.add(a6, Float8.mult(qkv.get(v0 + Math.min(6, last)), p));
+                    a7 = Float8.add(a7, Float8.mult(qkv.get(v0 + Math.min(7, last)), p));
                 }
                 m = tileMax;
             }

@@ -44,6 +44,8 @@ public final class MatMul {
     public static final int BIAS = 0;
     public static final int GELU = 1;
     public static final int RESIDUAL = 2;
+    /** {@link #linearCpu} only: the bias, and whole float8 rows into its vector output (needs out % 8 == 0). */
+    public static final int VECTORS = 3;
 
     private MatMul() {
     }
@@ -179,7 +181,8 @@ public final class MatMul {
      * work-items and a CPU_LOCAL × 1 local size.
      */
     public static void linearCpu(KernelContext ctx, FloatArray x, VectorFloat8 wt, FloatArray bias,
-            FloatArray residual, FloatArray y, IntArray layer, int rows, int out, int in, int epilogue) {
+            FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray layer, int rows, int out, int in,
+            int epilogue) {
         int vectors = cpuVectors(out);
         int v = ctx.globalIdx;
         if (v < vectors) {
@@ -213,15 +216,30 @@ public final class MatMul {
                 a6 = Float8.add(a6, Float8.mult(w, x.get(x6 + k)));
                 a7 = Float8.add(a7, Float8.mult(w, x.get(x7 + k)));
             }
-            // the 64 outputs go through a private array so that one loop stores them: TornadoVM takes vector lanes
-            // by constant index only, and a helper storing a float8's lanes with the GELU is over its inlining limit
-            float[] c = new float[CPU_ROWS * CPU_LANES];
-            Vectors.store(c, a0, a1, a2, a3, a4, a5, a6, a7);
             int biasBase = layer.get(0) * out;
             int col0 = v * CPU_LANES;
-            for (int i = 0; i < CPU_ROWS; i++) {
-                for (int j = 0; j < CPU_LANES; j++) {
-                    put(c[i * CPU_LANES + j], bias, residual, y, biasBase, rows, out, row0 + i, col0 + j, epilogue);
+            if (epilogue == VECTORS) {
+                Float8 b = Vectors.load(bias, biasBase + col0);
+                int at = row0 * vectors + v;
+                Vectors.put(y8, at, row0 < rows, Float8.add(a0, b));
+                Vectors.put(y8, at + vectors, row0 + 1 < rows, Float8.add(a1, b));
+                Vectors.put(y8, at + 2 * vectors, row0 + 2 < rows, Float8.add(a2, b));
+                Vectors.put(y8, at + 3 * vectors, row0 + 3 < rows, Float8.add(a3, b));
+                Vectors.put(y8, at + 4 * vectors, row0 + 4 < rows, Float8.add(a4, b));
+                Vectors.put(y8, at + 5 * vectors, row0 + 5 < rows, Float8.add(a5, b));
+                Vectors.put(y8, at + 6 * vectors, row0 + 6 < rows, Float8.add(a6, b));
+                Vectors.put(y8, at + 7 * vectors, row0 + 7 < rows, Float8.add(a7, b));
+            } else {
+                // the 64 outputs go through a private array so that one loop stores them: TornadoVM takes vector
+                // lanes by constant index only, and a helper storing a float8's lanes with the GELU is over its
+                // inlining limit
+                float[] c = new float[CPU_ROWS * CPU_LANES];
+                Vectors.store(c, a0, a1, a2, a3, a4, a5, a6, a7);
+                for (int i = 0; i < CPU_ROWS; i++) {
+                    for (int j = 0; j < CPU_LANES; j++) {
+                        put(c[i * CPU_LANES + j], bias, residual, y, biasBase, rows, out, row0 + i, col0 + j,
+                                epilogue);
+                    }
                 }
             }
         }

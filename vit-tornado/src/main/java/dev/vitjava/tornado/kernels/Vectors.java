@@ -1,6 +1,7 @@
 package dev.vitjava.tornado.kernels;
 
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
 import uk.ac.manchester.tornado.api.types.vectors.Float8;
 
 /**
@@ -47,6 +48,13 @@ final class Vectors {
         store(a5, c, 40);
         store(a6, c, 48);
         store(a7, c, 56);
+    }
+
+    /** Stores v at y[at] if {@code inside}. */
+    static void put(VectorFloat8 y, int at, boolean inside, Float8 v) {
+        if (inside) {
+            y.set(at, v);
+        }
     }
 
     /** The sum of v's lanes. */

@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
@@ -82,9 +83,15 @@ class KernelsTest {
                 }
             }
             VectorFloat8 wt = new VectorFloat8(padded);
+            boolean vectors = epilogue == MatMul.VECTORS;
+            VectorFloat8 y8 = new VectorFloat8(vectors ? rows * out / MatMul.CPU_LANES : 1);
             Device.run(Device.graph(x, wt, b, residual, layer).task("t", MatMul::linearCpu, new KernelContext(), x,
-                    wt, b, residual, y, layer, rows, out, in, epilogue), Device.grid2D(MatMul.cpuGlobalX(out),
+                    wt, b, residual, y, y8, layer, rows, out, in, epilogue).transferToHost(
+                    DataTransferMode.EVERY_EXECUTION, y8), Device.grid2D(MatMul.cpuGlobalX(out),
                     (rows + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS, MatMul.CPU_LOCAL, 1), y);
+            if (vectors) {
+                y = y8.getArray();
+            }
         } else {
             Device.run(Device.graph(x, w, b, residual, layer).task("t", MatMul::linear, new KernelContext(), x, w, b,
                     residual, y, layer, rows, out, in, epilogue), matmulGrid(rows, out), y);
@@ -127,6 +134,15 @@ class KernelsTest {
     void linearCpuForm(int rows, int out, int in) {
         assertThat(maxLinearError(rows, out, in, (rows + out + in) % 3, rows * 7 + out * 11 + in, true))
                 .isLessThanOrEqualTo(linearTolerance(in) * 1.2 + 1e-6);
+    }
+
+    /** The CPU form writing float8 rows (for flashCpu's qkv), on the shapes whose width is whole float8s. */
+    @ParameterizedTest(name = "rows={0} out={1} in={2}")
+    @MethodSource("linearShapes")
+    void linearCpuFormWritingVectors(int rows, int out, int in) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(out % MatMul.CPU_LANES == 0, "whole float8 rows");
+        assertThat(maxLinearError(rows, out, in, MatMul.VECTORS, rows * 5 + out * 13 + in, true))
+                .isLessThanOrEqualTo(linearTolerance(in));
     }
 
     static uk.ac.manchester.tornado.api.WorkerGrid matmulGrid(int rows, int out) {
@@ -183,7 +199,7 @@ class KernelsTest {
         // batch, tokens, heads, headDim
         return Stream.of(Arguments.of(1, 1, 1, 1), Arguments.of(2, 17, 4, 16), Arguments.of(1, 37, 3, 8),
                 Arguments.of(3, 5, 2, 7), Arguments.of(1, 65, 1, 33), Arguments.of(2, 197, 3, 64),
-                Arguments.of(1, 70, 2, 128));
+                Arguments.of(1, 70, 2, 128), Arguments.of(1, 33, 2, 24), Arguments.of(2, 40, 1, 40));
     }
 
     /** Probabilities and outputs of attention in double: [0] (batch, heads, T, T), [1] (batch·T, dim). */
@@ -267,8 +283,9 @@ class KernelsTest {
         FloatArray out = new FloatArray(batch * tokens * dim);
         float scale = (float) (1 / Math.sqrt(headDim));
         if (cpu) {
-            Device.run(Device.graph(qkv).task("t", Attention::flashCpu, new KernelContext(), qkv, out, batch, tokens,
-                    heads, headDim, scale), Device.grid1D(batch * heads * tokens, Attention.CPU_LOCAL), out);
+            VectorFloat8 qkv8 = new VectorFloat8(qkv);
+            Device.run(Device.graph(qkv8).task("t", Attention::flashCpu, new KernelContext(), qkv8, out, batch,
+                    tokens, heads, headDim, scale), Device.grid1D(batch * heads * tokens, Attention.CPU_LOCAL), out);
         } else {
             Device.run(Device.graph(qkv).task("t", Attention::flash, new KernelContext(), qkv, out, batch, tokens,
                     heads, headDim, scale), Device.grid1D(Attention.flashGlobal(batch, heads, tokens), Attention.BQ),
