@@ -20,11 +20,6 @@ final class Vectors {
                 a.get(at + 6), a.get(at + 7));
     }
 
-    /** c[at…at+7] as a float8. */
-    static Float8 load(float[] c, int at) {
-        return new Float8(c[at], c[at + 1], c[at + 2], c[at + 3], c[at + 4], c[at + 5], c[at + 6], c[at + 7]);
-    }
-
     /** Stores v's lanes in c[at…at+7]. */
     static void store(Float8 v, float[] c, int at) {
         c[at] = v.getS0();
