@@ -93,9 +93,7 @@ public final class TornadoEngine implements InferenceEngine {
     }
 
     private Result forward(Tensor pixels, TraceRequest request, boolean profile) {
-        if (closed) {
-            throw new VitException("the tornado engine is closed");
-        }
+        checkOpen();
         int[] grid = Inputs.check(model.config(), pixels, !request.isNone());
         int batch = pixels.dim(0);
         Trace trace = new Trace(request, c, batch, grid[0], grid[1]);
@@ -123,13 +121,17 @@ public final class TornadoEngine implements InferenceEngine {
      */
     @Override
     public synchronized void warmUp(int batch, int height, int width) {
-        if (closed) {
-            throw new VitException("the tornado engine is closed");
-        }
+        checkOpen();
         int[] grid = Inputs.check(c, batch, height, width, false, false);
         ForwardPlan.Key key = new ForwardPlan.Key(batch, grid[0], grid[1], false);
         if (cached(key) == null) { // a cached plan has run already
             plan(key).warmUp();
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new VitException("the tornado engine is closed");
         }
     }
 
