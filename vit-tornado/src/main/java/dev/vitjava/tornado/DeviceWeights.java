@@ -1,6 +1,5 @@
 package dev.vitjava.tornado;
 
-import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.model.ViTWeights;
 import dev.vitjava.tensor.Tensor;
@@ -73,8 +72,6 @@ final class DeviceWeights {
     /** Matrices in {@link MatMul#linearCpu}'s layout, for the kernels' CPU forms. */
     final boolean cpuForms;
     final Linear patchEmbed;
-    /** (D); zeros without a class token (never read then). */
-    final FloatArray clsToken;
     /** Every block's parameters, concatenated per kind. */
     final Norm norm1;
     final Linear qkv;
@@ -89,11 +86,9 @@ final class DeviceWeights {
     DeviceWeights(ViTModel model, Precision precision, boolean cpuForms) {
         this.precision = precision;
         this.cpuForms = cpuForms;
-        ViTConfig c = model.config();
         ViTWeights w = model.weights();
         List<ViTWeights.Block> blocks = w.blocks();
         patchEmbed = linear(List.of(w.patchEmbed()));
-        clsToken = w.clsToken() != null ? FloatArrays.of(w.clsToken()) : FloatArrays.zeros(c.embedDim());
         norm1 = norm(blocks, ViTWeights.Block::norm1);
         qkv = linear(blocks.stream().map(ViTWeights.Block::qkv).toList());
         proj = linear(blocks.stream().map(ViTWeights.Block::proj).toList());
@@ -107,7 +102,7 @@ final class DeviceWeights {
 
     /** Bytes the weights take on the device. */
     long deviceBytes() {
-        long bytes = clsToken.getNumBytesOfSegment();
+        long bytes = 0;
         for (Linear l : new Linear[] {patchEmbed, qkv, proj, fc1, fc2, head}) {
             bytes += l.weight().bytes() + l.bias().getNumBytesOfSegment();
         }

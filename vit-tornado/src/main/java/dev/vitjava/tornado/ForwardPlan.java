@@ -42,7 +42,10 @@ import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
  * <p>The plan has three task graphs: the embedding, one transformer block, and the head. The block graph runs
  * depth times, once per block: the blocks' weights lie concatenated per kind ({@link DeviceWeights}) and a
  * one-element layer index, copied in before each run, selects the block's slice in every kernel, so the plan
- * compiles 7 block kernels whatever the depth. Every graph moves its weights to the device on the first execution
+ * compiles 7 block tasks whatever the depth. The linear layers and the norms take their sizes from small arrays on
+ * the device ({@link MatMul#shape}, {@link Norms#shape}), so TornadoVM generates one source for all the linear layers
+ * of a plan and one for all its norms, and the OpenCL driver builds each once: an untraced vit_tiny plan on PoCL
+ * compiles 11 tasks into 4 distinct programs. Every graph moves its weights to the device on the first execution
  * only; the residual stream x and the block scratch buffers stay on the device from graph to graph
  * ({@code persistOnDevice} / {@code consumeFromDevice}); only the pixels (and the layer index) go in on every call,
  * and only the logits and pre-logits come back (with the intermediates when the plan traces). The grid scheduler
@@ -56,11 +59,8 @@ import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
  *   │ im2col │──▶ patches (N·G, C·p·p)                    G = gh·gw patches
  *   └───┬────┘
  *   ┌───▼────────┐
- *   │ patch_proj │──▶ patch tokens (N·G, D) = patches · Wpeᵀ + b   (register-tiled matmul)
- *   └───┬────────┘
- *   ┌───▼──────┐
- *   │ assemble │──▶ x (N·T, D) = [cls | patch tokens] + pos        T = prefix + G
- *   └───┬──────┘
+ *   │ patch_proj │──▶ x (N·T, D) = [cls | patches · Wpeᵀ + b] + pos   T = prefix + G (the matmul's epilogue
+ *   └───┬────────┘                                                    places the tokens)
  *       │ x persists on the device            (trace: copied out as "embed")
  * ═════════════════ graph "block", run for layer = 0 … depth-1 ═════════════════
  *       │ x consumed from the embedding graph, updated in place
@@ -91,7 +91,7 @@ import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
  *   └───┬──┘
  *   ┌───▼──┐
  *   │ pool │──▶ pooled (N, D): class token, or mean of the patch tokens
- *   └───┬──┘
+ *   └───┬──┘    (untraced, class-token pooling: one norm task normalises the class tokens into pooled)
  *   ┌───▼─────┐
  *   │ fc_norm │──▶ pre-logits (N, D) = LayerNorm(pooled)  (if the model has fc_norm)
  *   └───┬─────┘
@@ -184,8 +184,11 @@ final class ForwardPlan implements AutoCloseable {
 
         pixels = new FloatArray(n * channels * height * width);
         FloatArray patchRows = new FloatArray(n * patches * k);
-        FloatArray patchTokens = new FloatArray(n * patches * d);
-        FloatArray pos = FloatArrays.of(model.posEmbed(key.gridH(), key.gridW()));
+        // what the patch embedding adds to each token: its position, and on the class token's row the class token
+        FloatArray tokenAdd = FloatArrays.of(model.posEmbed(key.gridH(), key.gridW()));
+        for (int j = 0; j < prefix * d; j++) {
+            tokenAdd.set(j, model.weights().clsToken().get(j) + tokenAdd.get(j));
+        }
         x = new FloatArray(rows * d);
         FloatArray h = new FloatArray(rows * d);
         // the CPU forms' untraced plan keeps qkv as float8 vectors, which flashCpu reads whole; the float array is
@@ -199,7 +202,10 @@ final class ForwardPlan implements AutoCloseable {
         probs = trace ? new FloatArray(n * heads * tokens * tokens) : null;
         blockOut = trace ? new FloatArray(rows * d) : null;
         qkvOut = trace ? new FloatArray(rows * 3 * d) : null;
-        normed = w.norm != null ? new FloatArray(rows * d) : null;
+        // with the class token as the pooled token, the final norm normalises only the class tokens, straight into
+        // pooled (LayerNorm is per token), unless the trace wants every normalised token
+        boolean normClassTokens = w.norm != null && c.globalPool() != ViTConfig.GlobalPool.AVG && !trace;
+        normed = w.norm != null && !normClassTokens ? new FloatArray(rows * d) : null;
         FloatArray pooled = new FloatArray(n * d);
         preLogits = w.fcNorm != null ? new FloatArray(n * d) : pooled;
         logits = new FloatArray(n * c.numClasses());
@@ -211,7 +217,6 @@ final class ForwardPlan implements AutoCloseable {
         firstOfHead.init(0);
         // what the linear layers without a residual get as one (never read): an array passed twice to a task is
         // freed twice when the plan closes, and each graph needs its own
-        FloatArray noResidualEmbed = FloatArrays.zeros(1);
         FloatArray noResidualBlock = FloatArrays.zeros(1);
         FloatArray noResidualHead = FloatArrays.zeros(1);
         // the same for linearCpu's float8 output, which only the qkv projection of such a plan writes
@@ -225,12 +230,11 @@ final class ForwardPlan implements AutoCloseable {
         TaskGraph embedGraph = new TaskGraph(g)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, pixels)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.patchEmbed.weight().array(),
-                        w.patchEmbed.bias(), w.clsToken, pos, first, noResidualEmbed, noVectorsEmbed)
+                        w.patchEmbed.bias(), tokenAdd, first, noVectorsEmbed)
                 .task("im2col", Embedding::im2col, ctx, pixels, patchRows, n, channels, height, width, p,
                         key.gridW(), patches);
-        linearTask(embedGraph, "patch_proj", ctx, patchRows, w.patchEmbed, noResidualEmbed, patchTokens,
-                noVectorsEmbed, first, n * patches, MatMul.BIAS, half);
-        embedGraph.task("assemble", Embedding::assemble, ctx, patchTokens, w.clsToken, pos, x, n, tokens, prefix, d);
+        linearTask(embedGraph, "patch_proj", ctx, patchRows, w.patchEmbed, tokenAdd, x, noVectorsEmbed, first,
+                MatMul.embedShape(n * patches, d, k, patches, prefix), half);
         if (trace) {
             embedGraph.transferToHost(DataTransferMode.EVERY_EXECUTION, x);
         } else {
@@ -238,7 +242,6 @@ final class ForwardPlan implements AutoCloseable {
         }
         grid1D(g, "im2col", n * patches * k, LOCAL_1D);
         gridMatMul(g, "patch_proj", n * patches, d);
-        grid1D(g, "assemble", rows * d, LOCAL_1D);
         graphs.add(embedGraph.snapshot());
 
         // ---- one block, run depth times ----
@@ -252,10 +255,10 @@ final class ForwardPlan implements AutoCloseable {
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.norm1.weight(), w.norm1.bias(),
                         w.qkv.weight().array(), w.qkv.bias(), w.proj.weight().array(), w.proj.bias(),
                         w.norm2.weight(), w.norm2.bias(), w.fc1.weight().array(), w.fc1.bias(),
-                        w.fc2.weight().array(), w.fc2.bias())
-                .task("norm1", Norms::layerNorm, ctx, x, w.norm1.weight(), w.norm1.bias(), h, layer, d, eps);
-        linearTask(block, "qkv", ctx, h, w.qkv, noResidualBlock, qkv, qkv8, layer, rows,
-                qkvVectors ? MatMul.VECTORS : MatMul.BIAS, half);
+                        w.fc2.weight().array(), w.fc2.bias());
+        normTask(block, "norm1", ctx, x, w.norm1, h, layer, rows, d, eps);
+        linearTask(block, "qkv", ctx, h, w.qkv, noResidualBlock, qkv, qkv8, layer,
+                MatMul.shape(rows, 3 * d, d, qkvVectors ? MatMul.VECTORS : MatMul.BIAS), half);
         if (trace) {
             block.task("attention", Attention::attention, ctx, qkv, probs, attn, n, tokens, heads, c.headDim(),
                             scale);
@@ -269,10 +272,13 @@ final class ForwardPlan implements AutoCloseable {
             flash.setLocalWork(Attention.BQ, 1, 1);
             grids.addWorkerGrid(g + ".attention", flash);
         }
-        linearTask(block, "proj", ctx, attn, w.proj, x, xMid, qkv8, layer, rows, MatMul.RESIDUAL, half);
-        block.task("norm2", Norms::layerNorm, ctx, xMid, w.norm2.weight(), w.norm2.bias(), h, layer, d, eps);
-        linearTask(block, "fc1", ctx, h, w.fc1, noResidualBlock, mlp, qkv8, layer, rows, MatMul.GELU, half);
-        linearTask(block, "fc2", ctx, mlp, w.fc2, xMid, x, qkv8, layer, rows, MatMul.RESIDUAL, half);
+        linearTask(block, "proj", ctx, attn, w.proj, x, xMid, qkv8, layer,
+                MatMul.shape(rows, d, d, MatMul.RESIDUAL), half);
+        normTask(block, "norm2", ctx, xMid, w.norm2, h, layer, rows, d, eps);
+        linearTask(block, "fc1", ctx, h, w.fc1, noResidualBlock, mlp, qkv8, layer,
+                MatMul.shape(rows, hidden, d, MatMul.GELU), half);
+        linearTask(block, "fc2", ctx, mlp, w.fc2, xMid, x, qkv8, layer,
+                MatMul.shape(rows, d, hidden, MatMul.RESIDUAL), half);
         if (trace) {
             // x belongs to the embedding graph (which frees it): the trace copies it into a buffer of this graph
             block.task("trace_out", Embedding::copy, ctx, x, blockOut, rows * d)
@@ -281,10 +287,8 @@ final class ForwardPlan implements AutoCloseable {
             grid1D(g, "trace_out", rows * d, LOCAL_1D);
             grid1D(g, "trace_qkv", rows * 3 * d, LOCAL_1D);
         }
-        gridRows(g, "norm1", rows);
         gridMatMul(g, "qkv", rows, 3 * d);
         gridMatMul(g, "proj", rows, d);
-        gridRows(g, "norm2", rows);
         gridMatMul(g, "fc1", rows, hidden);
         gridMatMul(g, "fc2", rows, d);
         graphs.add(block.snapshot());
@@ -294,28 +298,30 @@ final class ForwardPlan implements AutoCloseable {
         g = name(prefixName, "head");
         TaskGraph head = new TaskGraph(g).consumeFromDevice(blockName, x)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, firstOfHead, noResidualHead, noVectorsHead);
-        FloatArray tokensOut = x;
         if (w.norm != null) {
-            head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.norm.weight(), w.norm.bias())
-                    .task("norm", Norms::layerNorm, ctx, x, w.norm.weight(), w.norm.bias(), normed, firstOfHead, d,
-                            eps);
-            gridRows(g, "norm", rows);
-            tokensOut = normed;
+            head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.norm.weight(), w.norm.bias());
         }
-        head.task("pool", Embedding::pool, ctx, tokensOut, pooled, n, tokens, prefix, d,
-                c.globalPool() == ViTConfig.GlobalPool.AVG ? 1 : 0);
-        grid1D(g, "pool", n * d, LOCAL_1D);
+        if (normClassTokens) {
+            normTask(head, "norm", ctx, x, w.norm, pooled, firstOfHead, n, tokens * d, eps);
+        } else {
+            FloatArray tokensOut = x;
+            if (w.norm != null) {
+                normTask(head, "norm", ctx, x, w.norm, normed, firstOfHead, rows, d, eps);
+                tokensOut = normed;
+            }
+            head.task("pool", Embedding::pool, ctx, tokensOut, pooled, n, tokens, prefix, d,
+                    c.globalPool() == ViTConfig.GlobalPool.AVG ? 1 : 0);
+            grid1D(g, "pool", n * d, LOCAL_1D);
+        }
         if (w.fcNorm != null) {
-            head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.fcNorm.weight(), w.fcNorm.bias())
-                    .task("fc_norm", Norms::layerNorm, ctx, pooled, w.fcNorm.weight(), w.fcNorm.bias(), preLogits,
-                            firstOfHead, d, eps);
-            gridRows(g, "fc_norm", n);
+            head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.fcNorm.weight(), w.fcNorm.bias());
+            normTask(head, "fc_norm", ctx, pooled, w.fcNorm, preLogits, firstOfHead, n, d, eps);
         }
         head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.head.weight().array(), w.head.bias());
-        linearTask(head, "head", ctx, preLogits, w.head, noResidualHead, logits, noVectorsHead, firstOfHead, n,
-                MatMul.BIAS, half);
+        linearTask(head, "head", ctx, preLogits, w.head, noResidualHead, logits, noVectorsHead, firstOfHead,
+                MatMul.shape(n, c.numClasses(), d, MatMul.BIAS), half);
         head.transferToHost(DataTransferMode.EVERY_EXECUTION, logits, preLogits);
-        if (trace && normed != null) {
+        if (normed != null && trace) {
             head.transferToHost(DataTransferMode.EVERY_EXECUTION, normed);
         }
         gridMatMul(g, "head", n, c.numClasses());
@@ -336,23 +342,31 @@ final class ForwardPlan implements AutoCloseable {
     }
 
     /**
-     * Adds a linear-layer task: y = epilogue(in · Wᵀ + b) over the layer-th slice of the weights; residual is read
-     * only by {@link MatMul#RESIDUAL} (pass a distinct placeholder otherwise), and the CPU form's y8 written only by
+     * Adds a linear-layer task: y = epilogue(in · Wᵀ + b) over the layer-th slice of the weights, sizes and
+     * epilogue in {@code shape} ({@link MatMul#shape}); residual is read only by {@link MatMul#RESIDUAL} and
+     * {@link MatMul#EMBED} (pass a distinct placeholder otherwise), and the CPU form's y8 written only by
      * {@link MatMul#VECTORS} (which writes y8 instead of y).
      */
     private void linearTask(TaskGraph graph, String name, KernelContext ctx, FloatArray in,
-            DeviceWeights.Linear l, FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray layer, int rowCount,
-            int epilogue, boolean half) {
+            DeviceWeights.Linear l, FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray layer,
+            IntArray shape, boolean half) {
+        graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, shape);
         if (cpuForms) {
-            graph.task(name, MatMul::linearCpu, ctx, in, l.weight().cpu(), l.bias(), residual, y, y8, layer,
-                    rowCount, l.out(), l.in(), epilogue);
+            graph.task(name, MatMul::linearCpu, ctx, in, l.weight().cpu(), l.bias(), residual, y, y8, layer, shape);
         } else if (half) {
-            graph.task(name, MatMul::linearHalf, ctx, in, l.weight().f16(), l.bias(), residual, y, layer, rowCount,
-                    l.out(), l.in(), epilogue);
+            graph.task(name, MatMul::linearHalf, ctx, in, l.weight().f16(), l.bias(), residual, y, layer, shape);
         } else {
-            graph.task(name, MatMul::linear, ctx, in, l.weight().f32(), l.bias(), residual, y, layer, rowCount,
-                    l.out(), l.in(), epilogue);
+            graph.task(name, MatMul::linear, ctx, in, l.weight().f32(), l.bias(), residual, y, layer, shape);
         }
+    }
+
+    /** Adds a LayerNorm task over {@code rowCount} rows of the embedding width, x's rows {@code rowStride} apart. */
+    private void normTask(TaskGraph graph, String name, KernelContext ctx, FloatArray in, DeviceWeights.Norm norm,
+            FloatArray out, IntArray layer, int rowCount, int rowStride, float eps) {
+        IntArray shape = Norms.shape(c.embedDim(), rowStride);
+        graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, shape)
+                .task(name, Norms::layerNorm, ctx, in, norm.weight(), norm.bias(), out, layer, shape, eps);
+        gridRows(graph.getTaskGraphName(), name, rowCount);
     }
 
     private String name(String prefix, String logical) {
@@ -493,7 +507,7 @@ final class ForwardPlan implements AutoCloseable {
                 r.getKernelDispatchTime() + r.getDataTransferDispatchTime(), kernels);
     }
 
-    private static final List<String> TASK_ORDER = List.of("im2col", "patch_proj", "assemble", "norm1", "qkv",
+    private static final List<String> TASK_ORDER = List.of("im2col", "patch_proj", "norm1", "qkv",
             "attention", "proj", "norm2", "fc1", "fc2", "trace_out", "trace_qkv", "norm", "pool", "fc_norm", "head");
 
     private static int taskOrder(String name) {

@@ -174,8 +174,8 @@ class TornadoEngineProviderTest {
             long outBytes = (2L * 3 + 2L * 16) * Float.BYTES;
             assertThat(p.bytesOut()).isBetween(outBytes, outBytes + 64L);
             assertThat(p.kernels()).extracting(DeviceProfile.Kernel::name).containsExactly("embed.im2col",
-                    "embed.patch_proj", "embed.assemble", "block.norm1", "block.qkv", "block.attention",
-                    "block.proj", "block.norm2", "block.fc1", "block.fc2", "head.norm", "head.pool", "head.head");
+                    "embed.patch_proj", "block.norm1", "block.qkv", "block.attention", "block.proj", "block.norm2",
+                    "block.fc1", "block.fc2", "head.norm", "head.head");
             assertThat(p.kernels()).allSatisfy(k -> assertThat(k.nanos()).as(k.name()).isPositive());
             assertThat(p.nanosByMethod()).containsKey("Norms.layerNorm");
             // the GEMM's and attention's local-memory forms on GPUs, their CPU forms (linearCpu, flashCpu) on CPUs

@@ -5,9 +5,9 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 
 /**
  * The element-wise steps around the transformer blocks: patch extraction for the patch-embedding convolution
- * (which then runs as a {@link MatMul#linear}), assembly of the token sequence with the class token and the
- * position embedding, and pooling for the head. One work-item per output element; launch with the element count
- * rounded up to the local size.
+ * (which then runs as a {@link MatMul#linear} whose {@link MatMul#EMBED} epilogue assembles the token sequence), and
+ * pooling for the head. One work-item per output element; launch with the element count rounded up to the local
+ * size.
  */
 public final class Embedding {
 
@@ -35,22 +35,6 @@ public final class Embedding {
             int ky = r / patch;
             int kx = r % patch;
             patches.set(gid, pixels.get(((n * channels + c) * height + py * patch + ky) * width + px * patch + kx));
-        }
-    }
-
-    /**
-     * x (batch, tokens, dim) = concat(cls, patch tokens) + pos: token t &lt; prefix is the class token, the others
-     * come from the patch projection (batch·(tokens - prefix), dim); pos is (tokens, dim).
-     */
-    public static void assemble(KernelContext ctx, FloatArray patchTokens, FloatArray cls, FloatArray pos,
-            FloatArray x, int batch, int tokens, int prefix, int dim) {
-        int gid = ctx.globalIdx;
-        if (gid < batch * tokens * dim) {
-            int j = gid % dim;
-            int t = (gid / dim) % tokens;
-            int n = gid / (dim * tokens);
-            float v = t < prefix ? cls.get(j) : patchTokens.get((n * (tokens - prefix) + t - prefix) * dim + j);
-            x.set(gid, v + pos.get(t * dim + j));
         }
     }
 

@@ -9,7 +9,8 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
 
 /**
  * Linear layers {@code y = x Wᵀ + b} as a register-tiled matrix multiply, with the epilogues a ViT needs fused in:
- * the bias always, then the exact GELU (fc1) or a residual add (proj, fc2).
+ * the bias always, then the exact GELU (fc1), a residual add (proj, fc2) or, for the patch embedding, the placement
+ * into the token sequence with the class token and the position embedding.
  *
  * <p>x is (rows, in) row-major; W is (out, in) row-major as PyTorch stores it, so both operands are read along
  * their contiguous dimension. A work-group of {@link #TX}×{@link #TY} work-items computes a {@link #BN}-feature by
@@ -21,9 +22,13 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
  * needs to divide the tiles. Every product accumulates in float32, also for half-precision weights.
  *
  * <p>One kernel serves every linear layer of every block: the weights of all blocks lie concatenated in one array
- * and {@code layer[0]} (on the device, set before each block) selects the block's slice; the sizes are arguments,
- * so a model compiles each task once, whatever its depth. Launch with {@link #globalX}×{@link #globalY} work-items
- * and a TX×TY local size.
+ * and {@code layer[0]} (on the device, set before each block) selects the block's slice, so a model compiles each
+ * task once, whatever its depth. The sizes and the epilogue come in a small array on the device ({@link #shape}),
+ * not as int arguments: TornadoVM bakes the values of scalar arguments into the kernel it generates, so every
+ * linear layer of a plan (and of every other plan) would be a program of its own; with the sizes in an array,
+ * TornadoVM generates the same source for all of them and the OpenCL driver's program cache builds it once (on
+ * PoCL, 45 ms for each later build instead of 200). Launch with {@link #globalX}×{@link #globalY} work-items and a
+ * TX×TY local size.
  */
 public final class MatMul {
 
@@ -46,8 +51,33 @@ public final class MatMul {
     public static final int RESIDUAL = 2;
     /** {@link #linearCpu} only: the bias, and whole float8 rows into its vector output (needs out % 8 == 0). */
     public static final int VECTORS = 3;
+    /**
+     * The patch embedding into the token sequence: row r of the product (image r / patches, patch r % patches) goes
+     * to token prefix + r % patches of y (batch, prefix + patches, out) plus that token's row of {@code residual}
+     * (the position embedding), and each image's first patch also writes the prefix tokens (residual's first rows:
+     * the class token plus its position).
+     */
+    public static final int EMBED = 4;
+
+    /** Where the sizes lie in a {@link #shape} array. */
+    private static final int ROWS = 0;
+    private static final int OUT = 1;
+    private static final int IN = 2;
+    private static final int EPILOGUE = 3;
+    private static final int PATCHES = 4;
+    private static final int PREFIX = 5;
 
     private MatMul() {
+    }
+
+    /** The shape argument of a linear kernel: x is (rows, in), W (out, in), with an epilogue other than EMBED. */
+    public static IntArray shape(int rows, int out, int in, int epilogue) {
+        return IntArray.fromElements(rows, out, in, epilogue, 0, 0);
+    }
+
+    /** The shape argument of the patch embedding ({@link #EMBED}): x is (batch·patches, in), W (out, in). */
+    public static IntArray embedShape(int rows, int out, int in, int patches, int prefix) {
+        return IntArray.fromElements(rows, out, in, EMBED, patches, prefix);
     }
 
     /** Work-items along dimension 0 for {@code out} features. */
@@ -61,12 +91,16 @@ public final class MatMul {
     }
 
     /**
-     * y = epilogue(x Wᵀ + b) with W and b the {@code layer[0]}-th slices of w and bias: {@link #BIAS} as is,
-     * {@link #GELU} the exact GELU of it, {@link #RESIDUAL} residual + it (residual and y distinct buffers; with
-     * the other epilogues residual is not read).
+     * y = epilogue(x Wᵀ + b) with W and b the {@code layer[0]}-th slices of w and bias, sizes and epilogue from
+     * {@code shape}: {@link #BIAS} as is, {@link #GELU} the exact GELU of it, {@link #RESIDUAL} residual + it
+     * (residual and y distinct buffers), {@link #EMBED} into the token sequence; with BIAS and GELU residual is not
+     * read.
      */
     public static void linear(KernelContext ctx, FloatArray x, FloatArray w, FloatArray bias, FloatArray residual,
-            FloatArray y, IntArray layer, int rows, int out, int in, int epilogue) {
+            FloatArray y, IntArray layer, IntArray shape) {
+        int rows = shape.get(ROWS);
+        int out = shape.get(OUT);
+        int in = shape.get(IN);
         int tx = ctx.localIdx;
         int ty = ctx.localIdy;
         int tid = ty * TX + tx;
@@ -123,22 +157,22 @@ public final class MatMul {
         int f1 = f0 + TX;
         int f2 = f0 + 2 * TX;
         int f3 = f0 + 3 * TX;
-        put(c00, bias, residual, y, biasBase, rows, out, r0, f0, epilogue);
-        put(c01, bias, residual, y, biasBase, rows, out, r0, f1, epilogue);
-        put(c02, bias, residual, y, biasBase, rows, out, r0, f2, epilogue);
-        put(c03, bias, residual, y, biasBase, rows, out, r0, f3, epilogue);
-        put(c10, bias, residual, y, biasBase, rows, out, r1, f0, epilogue);
-        put(c11, bias, residual, y, biasBase, rows, out, r1, f1, epilogue);
-        put(c12, bias, residual, y, biasBase, rows, out, r1, f2, epilogue);
-        put(c13, bias, residual, y, biasBase, rows, out, r1, f3, epilogue);
-        put(c20, bias, residual, y, biasBase, rows, out, r2, f0, epilogue);
-        put(c21, bias, residual, y, biasBase, rows, out, r2, f1, epilogue);
-        put(c22, bias, residual, y, biasBase, rows, out, r2, f2, epilogue);
-        put(c23, bias, residual, y, biasBase, rows, out, r2, f3, epilogue);
-        put(c30, bias, residual, y, biasBase, rows, out, r3, f0, epilogue);
-        put(c31, bias, residual, y, biasBase, rows, out, r3, f1, epilogue);
-        put(c32, bias, residual, y, biasBase, rows, out, r3, f2, epilogue);
-        put(c33, bias, residual, y, biasBase, rows, out, r3, f3, epilogue);
+        put(c00, bias, residual, y, shape, biasBase, r0, f0);
+        put(c01, bias, residual, y, shape, biasBase, r0, f1);
+        put(c02, bias, residual, y, shape, biasBase, r0, f2);
+        put(c03, bias, residual, y, shape, biasBase, r0, f3);
+        put(c10, bias, residual, y, shape, biasBase, r1, f0);
+        put(c11, bias, residual, y, shape, biasBase, r1, f1);
+        put(c12, bias, residual, y, shape, biasBase, r1, f2);
+        put(c13, bias, residual, y, shape, biasBase, r1, f3);
+        put(c20, bias, residual, y, shape, biasBase, r2, f0);
+        put(c21, bias, residual, y, shape, biasBase, r2, f1);
+        put(c22, bias, residual, y, shape, biasBase, r2, f2);
+        put(c23, bias, residual, y, shape, biasBase, r2, f3);
+        put(c30, bias, residual, y, shape, biasBase, r3, f0);
+        put(c31, bias, residual, y, shape, biasBase, r3, f1);
+        put(c32, bias, residual, y, shape, biasBase, r3, f2);
+        put(c33, bias, residual, y, shape, biasBase, r3, f3);
     }
 
     /** Rows per work-item of {@link #linearCpu}. */
@@ -181,8 +215,10 @@ public final class MatMul {
      * work-items and a CPU_LOCAL × 1 local size.
      */
     public static void linearCpu(KernelContext ctx, FloatArray x, VectorFloat8 wt, FloatArray bias,
-            FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray layer, int rows, int out, int in,
-            int epilogue) {
+            FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray layer, IntArray shape) {
+        int rows = shape.get(ROWS);
+        int out = shape.get(OUT);
+        int in = shape.get(IN);
         int vectors = cpuVectors(out);
         int v = ctx.globalIdx;
         if (v < vectors) {
@@ -218,7 +254,7 @@ public final class MatMul {
             }
             int biasBase = layer.get(0) * out;
             int col0 = v * CPU_LANES;
-            if (epilogue == VECTORS) {
+            if (shape.get(EPILOGUE) == VECTORS) {
                 Float8 b = Vectors.load(bias, biasBase + col0);
                 int at = row0 * vectors + v;
                 Vectors.put(y8, at, row0 < rows, Float8.add(a0, b));
@@ -237,8 +273,7 @@ public final class MatMul {
                 Vectors.store(c, a0, a1, a2, a3, a4, a5, a6, a7);
                 for (int i = 0; i < CPU_ROWS; i++) {
                     for (int j = 0; j < CPU_LANES; j++) {
-                        put(c[i * CPU_LANES + j], bias, residual, y, biasBase, rows, out, row0 + i, col0 + j,
-                                epilogue);
+                        put(c[i * CPU_LANES + j], bias, residual, y, shape, biasBase, row0 + i, col0 + j);
                     }
                 }
             }
@@ -250,7 +285,10 @@ public final class MatMul {
      * written out again: the weight type differs, and TornadoVM mis-addresses local arrays handed to a helper method.
      */
     public static void linearHalf(KernelContext ctx, FloatArray x, HalfFloatArray w, FloatArray bias,
-            FloatArray residual, FloatArray y, IntArray layer, int rows, int out, int in, int epilogue) {
+            FloatArray residual, FloatArray y, IntArray layer, IntArray shape) {
+        int rows = shape.get(ROWS);
+        int out = shape.get(OUT);
+        int in = shape.get(IN);
         int tx = ctx.localIdx;
         int ty = ctx.localIdy;
         int tid = ty * TX + tx;
@@ -307,34 +345,46 @@ public final class MatMul {
         int f1 = f0 + TX;
         int f2 = f0 + 2 * TX;
         int f3 = f0 + 3 * TX;
-        put(c00, bias, residual, y, biasBase, rows, out, r0, f0, epilogue);
-        put(c01, bias, residual, y, biasBase, rows, out, r0, f1, epilogue);
-        put(c02, bias, residual, y, biasBase, rows, out, r0, f2, epilogue);
-        put(c03, bias, residual, y, biasBase, rows, out, r0, f3, epilogue);
-        put(c10, bias, residual, y, biasBase, rows, out, r1, f0, epilogue);
-        put(c11, bias, residual, y, biasBase, rows, out, r1, f1, epilogue);
-        put(c12, bias, residual, y, biasBase, rows, out, r1, f2, epilogue);
-        put(c13, bias, residual, y, biasBase, rows, out, r1, f3, epilogue);
-        put(c20, bias, residual, y, biasBase, rows, out, r2, f0, epilogue);
-        put(c21, bias, residual, y, biasBase, rows, out, r2, f1, epilogue);
-        put(c22, bias, residual, y, biasBase, rows, out, r2, f2, epilogue);
-        put(c23, bias, residual, y, biasBase, rows, out, r2, f3, epilogue);
-        put(c30, bias, residual, y, biasBase, rows, out, r3, f0, epilogue);
-        put(c31, bias, residual, y, biasBase, rows, out, r3, f1, epilogue);
-        put(c32, bias, residual, y, biasBase, rows, out, r3, f2, epilogue);
-        put(c33, bias, residual, y, biasBase, rows, out, r3, f3, epilogue);
+        put(c00, bias, residual, y, shape, biasBase, r0, f0);
+        put(c01, bias, residual, y, shape, biasBase, r0, f1);
+        put(c02, bias, residual, y, shape, biasBase, r0, f2);
+        put(c03, bias, residual, y, shape, biasBase, r0, f3);
+        put(c10, bias, residual, y, shape, biasBase, r1, f0);
+        put(c11, bias, residual, y, shape, biasBase, r1, f1);
+        put(c12, bias, residual, y, shape, biasBase, r1, f2);
+        put(c13, bias, residual, y, shape, biasBase, r1, f3);
+        put(c20, bias, residual, y, shape, biasBase, r2, f0);
+        put(c21, bias, residual, y, shape, biasBase, r2, f1);
+        put(c22, bias, residual, y, shape, biasBase, r2, f2);
+        put(c23, bias, residual, y, shape, biasBase, r2, f3);
+        put(c30, bias, residual, y, shape, biasBase, r3, f0);
+        put(c31, bias, residual, y, shape, biasBase, r3, f1);
+        put(c32, bias, residual, y, shape, biasBase, r3, f2);
+        put(c33, bias, residual, y, shape, biasBase, r3, f3);
     }
 
     /** Stores one output (row, col), if inside y: the bias, then the epilogue. */
-    private static void put(float acc, FloatArray bias, FloatArray residual, FloatArray y, int biasBase, int rows,
-            int out, int row, int col, int epilogue) {
-        if (row < rows && col < out) {
+    private static void put(float acc, FloatArray bias, FloatArray residual, FloatArray y, IntArray shape,
+            int biasBase, int row, int col) {
+        int out = shape.get(OUT);
+        if (row < shape.get(ROWS) && col < out) {
             float v = acc + bias.get(biasBase + col);
             int at = row * out + col;
+            int epilogue = shape.get(EPILOGUE);
             if (epilogue == GELU) {
                 v = Activations.gelu(v);
             } else if (epilogue == RESIDUAL) {
                 v = residual.get(at) + v;
+            } else if (epilogue == EMBED) {
+                int patches = shape.get(PATCHES);
+                int prefix = shape.get(PREFIX);
+                int token = prefix + row % patches;
+                int first = row / patches * (prefix + patches);
+                for (int t = 0; t < prefix && token == prefix; t++) {
+                    y.set((first + t) * out + col, residual.get(t * out + col));
+                }
+                v = v + residual.get(token * out + col);
+                at = (first + token) * out + col;
             }
             y.set(at, v);
         }

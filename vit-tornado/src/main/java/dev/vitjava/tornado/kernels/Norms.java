@@ -11,8 +11,9 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * <p>One work-group of {@link #LOCAL} work-items per row: each work-item sums a strided slice of the row, the
  * partial sums meet in local memory through a tree reduction with a barrier per level, and the same is done
  * again for the squared deviations (two passes, so no cancellation). The scale and shift are the
- * {@code layer[0]}-th slices of weight and bias (the blocks' norms lie concatenated). Launch with
- * {@code rows × LOCAL} work-items and a local size of {@code LOCAL}.
+ * {@code layer[0]}-th slices of weight and bias (the blocks' norms lie concatenated). The sizes come in an array on
+ * the device ({@link #shape}), for the reason {@link MatMul} gives: every norm of a plan is then one program. Launch
+ * with {@code rows × LOCAL} work-items and a local size of {@code LOCAL}.
  */
 public final class Norms {
 
@@ -22,12 +23,22 @@ public final class Norms {
     private Norms() {
     }
 
+    /**
+     * The shape argument of {@link #layerNorm}: rows of {@code dim}, row r of x starting at r·{@code rowStride}
+     * (dim for a (rows, dim) matrix; tokens·dim to normalise only each image's class token), row r of y at r·dim.
+     */
+    public static IntArray shape(int dim, int rowStride) {
+        return IntArray.fromElements(dim, rowStride);
+    }
+
     public static void layerNorm(KernelContext ctx, FloatArray x, FloatArray weight, FloatArray bias, FloatArray y,
-            IntArray layer, int dim, float eps) {
+            IntArray layer, IntArray shape, float eps) {
+        int dim = shape.get(0);
         int row = ctx.groupIdx;
         int p0 = layer.get(0) * dim;
         int lid = ctx.localIdx;
-        int base = row * dim;
+        int base = row * shape.get(1);
+        int out = row * dim;
         float[] partial = ctx.allocateFloatLocalArray(LOCAL);
 
         float sum = 0.0f;
@@ -62,7 +73,7 @@ public final class Norms {
         float inv = 1.0f / TornadoMath.sqrt(partial[0] / dim + eps);
 
         for (int j = lid; j < dim; j += LOCAL) {
-            y.set(base + j, (x.get(base + j) - mean) * inv * weight.get(p0 + j) + bias.get(p0 + j));
+            y.set(out + j, (x.get(base + j) - mean) * inv * weight.get(p0 + j) + bias.get(p0 + j));
         }
     }
 }

@@ -8,6 +8,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
@@ -57,18 +58,35 @@ class KernelsTest {
         return 1e-6 * (4 + in / 8.0);
     }
 
-    /**
-     * Runs {@link MatMul#linear} (or, {@code cpu}, {@link MatMul#linearCpu} on W in its float8 layout) on
-     * the second of two layers' weights, so the layer slicing is tested too, and returns the largest difference from
-     * the double-precision result with the epilogue applied.
-     */
+    /** The largest difference of the linear kernel from the double-precision result with the epilogue applied. */
     private static double maxLinearError(int rows, int out, int in, int epilogue, long seed, boolean cpu) {
         Random random = new Random(seed);
         FloatArray x = Device.random(random, rows * in, 1f);
         FloatArray w = Device.random(random, 2 * out * in, 1f);
         FloatArray b = Device.random(random, 2 * out, 1f);
         FloatArray residual = Device.random(random, rows * out, 4f);
-        FloatArray y = new FloatArray(rows * out);
+        FloatArray y = runLinear(x, w, b, residual, rows * out, MatMul.shape(rows, out, in, epilogue), cpu);
+        double[] expected = linearExpected(x, w, b, 1, rows, out, in);
+        for (int i = 0; i < expected.length; i++) {
+            if (epilogue == MatMul.GELU) {
+                expected[i] = Erf.gelu(expected[i]);
+            } else if (epilogue == MatMul.RESIDUAL) {
+                expected[i] += residual.get(i);
+            }
+        }
+        return Device.maxAbsDiff(y, expected);
+    }
+
+    /**
+     * Runs {@link MatMul#linear} (or, {@code cpu}, {@link MatMul#linearCpu} on W in its float8 layout) on the second
+     * of two layers' weights, so that the layer slicing is tested too, and returns y (ySize floats).
+     */
+    private static FloatArray runLinear(FloatArray x, FloatArray w, FloatArray b, FloatArray residual, int ySize,
+            IntArray shape, boolean cpu) {
+        int rows = shape.get(0);
+        int out = shape.get(1);
+        int in = shape.get(2);
+        FloatArray y = new FloatArray(ySize);
         IntArray layer = new IntArray(1);
         layer.set(0, 1);
         if (cpu) {
@@ -83,28 +101,17 @@ class KernelsTest {
                 }
             }
             VectorFloat8 wt = new VectorFloat8(padded);
-            boolean vectors = epilogue == MatMul.VECTORS;
-            VectorFloat8 y8 = new VectorFloat8(vectors ? rows * out / MatMul.CPU_LANES : 1);
-            Device.run(Device.graph(x, wt, b, residual, layer).task("t", MatMul::linearCpu, new KernelContext(), x,
-                    wt, b, residual, y, y8, layer, rows, out, in, epilogue).transferToHost(
+            boolean vectors = shape.get(3) == MatMul.VECTORS;
+            VectorFloat8 y8 = new VectorFloat8(vectors ? ySize / MatMul.CPU_LANES : 1);
+            Device.run(Device.graph(x, wt, b, residual, layer, shape).task("t", MatMul::linearCpu,
+                    new KernelContext(), x, wt, b, residual, y, y8, layer, shape).transferToHost(
                     DataTransferMode.EVERY_EXECUTION, y8), Device.grid2D(MatMul.cpuGlobalX(out),
                     (rows + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS, MatMul.CPU_LOCAL, 1), y);
-            if (vectors) {
-                y = y8.getArray();
-            }
-        } else {
-            Device.run(Device.graph(x, w, b, residual, layer).task("t", MatMul::linear, new KernelContext(), x, w, b,
-                    residual, y, layer, rows, out, in, epilogue), matmulGrid(rows, out), y);
+            return vectors ? y8.getArray() : y;
         }
-        double[] expected = linearExpected(x, w, b, 1, rows, out, in);
-        for (int i = 0; i < expected.length; i++) {
-            if (epilogue == MatMul.GELU) {
-                expected[i] = Erf.gelu(expected[i]);
-            } else if (epilogue == MatMul.RESIDUAL) {
-                expected[i] += residual.get(i);
-            }
-        }
-        return Device.maxAbsDiff(y, expected);
+        Device.run(Device.graph(x, w, b, residual, layer, shape).task("t", MatMul::linear, new KernelContext(), x, w,
+                b, residual, y, layer, shape), matmulGrid(rows, out), y);
+        return y;
     }
 
     @ParameterizedTest(name = "rows={0} out={1} in={2}")
@@ -145,6 +152,38 @@ class KernelsTest {
                 .isLessThanOrEqualTo(linearTolerance(in));
     }
 
+    /**
+     * The patch embedding's epilogue: the product's rows land on their images' patch tokens plus the position
+     * embedding, and each image's class token (when there is one) is written from its row of the table.
+     */
+    @ParameterizedTest(name = "prefix={0} cpu={1}")
+    @CsvSource({"0, false", "1, false", "0, true", "1, true"})
+    void embedEpiloguePlacesTheTokens(int prefix, boolean cpu) {
+        int batch = 3;
+        int patches = 37;
+        int out = 24;
+        int in = 20;
+        int tokens = prefix + patches;
+        Random random = new Random(prefix * 2 + (cpu ? 1 : 0));
+        FloatArray x = Device.random(random, batch * patches * in, 1f);
+        FloatArray w = Device.random(random, 2 * out * in, 1f);
+        FloatArray b = Device.random(random, 2 * out, 1f);
+        FloatArray table = Device.random(random, tokens * out, 1f);
+        FloatArray y = runLinear(x, w, b, table, batch * tokens * out,
+                MatMul.embedShape(batch * patches, out, in, patches, prefix), cpu);
+        double[] product = linearExpected(x, w, b, 1, batch * patches, out, in);
+        double[] expected = new double[batch * tokens * out];
+        for (int n = 0; n < batch; n++) {
+            for (int t = 0; t < tokens; t++) {
+                for (int o = 0; o < out; o++) {
+                    double v = t < prefix ? 0 : product[(n * patches + t - prefix) * out + o];
+                    expected[(n * tokens + t) * out + o] = v + table.get(t * out + o);
+                }
+            }
+        }
+        assertThat(Device.maxAbsDiff(y, expected)).isLessThanOrEqualTo(linearTolerance(in) + 1e-6);
+    }
+
     static uk.ac.manchester.tornado.api.WorkerGrid matmulGrid(int rows, int out) {
         return Device.grid2D(MatMul.globalX(out), MatMul.globalY(rows), MatMul.TX, MatMul.TY);
     }
@@ -156,41 +195,45 @@ class KernelsTest {
                 Arguments.of(50, 100), Arguments.of(7, 130), Arguments.of(4, 768), Arguments.of(2, 1000));
     }
 
+    /** LayerNorm of every row, and of rows three rows apart (a class token per image). */
     @ParameterizedTest(name = "rows={0} dim={1}")
     @MethodSource("normShapes")
     void layerNorm(int rows, int dim) {
-        Random random = new Random(rows * 101 + dim);
-        FloatArray x = Device.random(random, rows * dim, 3f);
-        for (int i = 0; i < x.getSize(); i++) {
-            x.set(i, x.get(i) + 2f); // a mean far from zero
+        for (int stride : new int[] {dim, 3 * dim}) {
+            Random random = new Random(rows * 101 + dim + stride);
+            FloatArray x = Device.random(random, rows * stride, 3f);
+            for (int i = 0; i < x.getSize(); i++) {
+                x.set(i, x.get(i) + 2f); // a mean far from zero
+            }
+            FloatArray w = Device.random(random, dim, 1.5f);
+            FloatArray b = Device.random(random, dim, 1f);
+            FloatArray y = new FloatArray(rows * dim);
+            float eps = 1e-6f;
+            IntArray layer = new IntArray(1);
+            layer.init(0);
+            IntArray shape = Norms.shape(dim, stride);
+            Device.run(Device.graph(x, w, b, layer, shape).task("t", Norms::layerNorm, new KernelContext(), x, w, b,
+                    y, layer, shape, eps), Device.grid1D(rows * Norms.LOCAL, Norms.LOCAL), y);
+            double[] expected = new double[rows * dim];
+            for (int r = 0; r < rows; r++) {
+                double mean = 0;
+                for (int j = 0; j < dim; j++) {
+                    mean += x.get(r * stride + j);
+                }
+                mean /= dim;
+                double var = 0;
+                for (int j = 0; j < dim; j++) {
+                    var += Math.pow(x.get(r * stride + j) - mean, 2);
+                }
+                var /= dim;
+                double inv = 1 / Math.sqrt(var + eps);
+                for (int j = 0; j < dim; j++) {
+                    expected[r * dim + j] = (x.get(r * stride + j) - mean) * inv * w.get(j) + b.get(j);
+                }
+            }
+            assertThat(Device.maxAbsDiff(y, expected)).as("row stride %d", stride)
+                    .isLessThanOrEqualTo(dim == 1 ? 1e-3 : 3e-6);
         }
-        FloatArray w = Device.random(random, dim, 1.5f);
-        FloatArray b = Device.random(random, dim, 1f);
-        FloatArray y = new FloatArray(rows * dim);
-        float eps = 1e-6f;
-        IntArray layer = new IntArray(1);
-        layer.init(0);
-        Device.run(Device.graph(x, w, b, layer).task("t", Norms::layerNorm, new KernelContext(), x, w, b, y, layer,
-                dim, eps),
-                Device.grid1D(rows * Norms.LOCAL, Norms.LOCAL), y);
-        double[] expected = new double[rows * dim];
-        for (int r = 0; r < rows; r++) {
-            double mean = 0;
-            for (int j = 0; j < dim; j++) {
-                mean += x.get(r * dim + j);
-            }
-            mean /= dim;
-            double var = 0;
-            for (int j = 0; j < dim; j++) {
-                var += Math.pow(x.get(r * dim + j) - mean, 2);
-            }
-            var /= dim;
-            double inv = 1 / Math.sqrt(var + eps);
-            for (int j = 0; j < dim; j++) {
-                expected[r * dim + j] = (x.get(r * dim + j) - mean) * inv * w.get(j) + b.get(j);
-            }
-        }
-        assertThat(Device.maxAbsDiff(y, expected)).isLessThanOrEqualTo(dim == 1 ? 1e-3 : 3e-6);
     }
 
     // ---- attention ----
@@ -327,33 +370,6 @@ class KernelsTest {
             }
         }
         assertThat(Device.maxAbsDiff(patches, expected)).isZero();
-    }
-
-    @Test
-    void assemblePrependsTheClassTokenAndAddsThePositions() {
-        for (int prefix = 0; prefix <= 1; prefix++) {
-            int batch = 3;
-            int patches = 7;
-            int tokens = prefix + patches;
-            int dim = 10;
-            Random random = new Random(prefix);
-            FloatArray patchTokens = Device.random(random, batch * patches * dim, 1f);
-            FloatArray cls = Device.random(random, dim, 1f);
-            FloatArray pos = Device.random(random, tokens * dim, 1f);
-            FloatArray x = new FloatArray(batch * tokens * dim);
-            Device.run(Device.graph(patchTokens, cls, pos).task("t", Embedding::assemble, new KernelContext(),
-                    patchTokens, cls, pos, x, batch, tokens, prefix, dim), Device.grid1D(x.getSize(), 64), x);
-            double[] expected = new double[x.getSize()];
-            for (int n = 0; n < batch; n++) {
-                for (int t = 0; t < tokens; t++) {
-                    for (int j = 0; j < dim; j++) {
-                        float v = t < prefix ? cls.get(j) : patchTokens.get((n * patches + t - prefix) * dim + j);
-                        expected[(n * tokens + t) * dim + j] = v + pos.get(t * dim + j);
-                    }
-                }
-            }
-            assertThat(Device.maxAbsDiff(x, expected)).as("prefix %d", prefix).isZero();
-        }
     }
 
     @Test
