@@ -288,28 +288,14 @@ class LauncherTest {
      * {@code vit spark}'s class-data-sharing archive (docs/distributed.md): only a job that succeeds writes one, under
      * a temporary name renamed into place after the JVM exits; help and failed runs leave nothing; later runs map it;
      * a rebuild of the jar, a build outside the launcher or another JDK drops it; plain {@code vit} runs never touch
-     * it. A fake JDK records each JVM's arguments and, like {@code -XX:ArchiveClassesAtExit}, writes the archive it
-     * was asked for before exiting with {@code FAKE_EXIT}.
+     * it ({@link #fakeJdk}).
      */
     @Test
     void sparkArchiveIsWrittenBySuccessfulJobsOnlyAndDroppedOnRebuild() throws Exception {
         List<Path> sources = checkout("exit 0");
         Path root = tmp.resolve("checkout");
-        Path jdk = Files.createDirectories(tmp.resolve("jdk/bin"));
         Path args = tmp.resolve("java-args.log");
-        Files.writeString(jdk.resolve("java"), """
-                #!/bin/bash
-                if [[ " $* " == *" -version "* ]]; then echo '    java.specification.version = 25' >&2; exit 0; fi
-                echo "$*" >> %s
-                for a in "$@"; do
-                  case "$a" in -XX:ArchiveClassesAtExit=*) echo archive > "${a#-XX:ArchiveClassesAtExit=}";; esac
-                done
-                exit "${FAKE_EXIT:-0}"
-                """.formatted(quote(args)));
-        Files.writeString(jdk.resolve("javac"), "#!/bin/sh\n");
-        jdk.resolve("java").toFile().setExecutable(true);
-        jdk.resolve("javac").toFile().setExecutable(true);
-        Files.writeString(Files.createDirectories(jdk.resolveSibling("lib")).resolve("modules"), "jdk 25");
+        Path jdk = fakeJdk(args).resolve("bin");
         Path archive = root.resolve("vit-spark/target/vit-spark.jsa");
         String vit = root.resolve("vit").toString();
         List<String> classify = List.of(vit, "spark", "classify", "--input", "in", "--output", "out");
@@ -351,6 +337,51 @@ class LauncherTest {
         assertThat(rebuilt.err()).contains("building the CLI");
         assertThat(archive).doesNotExist();
         assertThat(lastJvm(args)).doesNotContain("ArchiveClassesAtExit", "SharedArchiveFile");
+    }
+
+    /**
+     * Below 4 CPUs the launcher gives HotSpot a third compiler thread, for the cpu engine's warm-up, but not to a
+     * command that runs the tornado backend, whose JIT compilation runs on the main thread (docs/performance.md).
+     */
+    @Test
+    void aThirdCompilerThreadOnlyWhenTheCommandDoesNotRunTheTornadoBackend() throws Exception {
+        checkout("exit 0");
+        String vit = tmp.resolve("checkout/vit").toString();
+        Path args = tmp.resolve("java-args.log");
+        Map<String, String> env = Map.of("JAVA_HOME", fakeJdk(args).toString(), "TORNADOVM_HOME", "");
+        boolean fewCpus = Runtime.getRuntime().availableProcessors() < 4;
+        for (List<String> command : List.of(List.of(vit, "classify", "--backend", "tornado", "x.png"),
+                List.of(vit, "bench", "--backend=tornado", "--batch", "8"))) {
+            assertThat(run(command, null, env).exitCode()).isZero();
+            assertThat(lastJvm(args)).as("%s", command).doesNotContain("CICompilerCount");
+        }
+        for (List<String> command : List.of(List.of(vit, "classify", "x.png"),
+                List.of(vit, "classify", "--backend", "cpu", "--device-memory", "tornado", "x.png"))) {
+            assertThat(run(command, null, env).exitCode()).isZero();
+            assertThat(lastJvm(args).contains("-XX:CICompilerCount=3")).as("%s", command).isEqualTo(fewCpus);
+        }
+    }
+
+    /**
+     * A fake JDK under tmp/jdk, returned: its java records each JVM's arguments in {@code argsLog} and, like
+     * {@code -XX:ArchiveClassesAtExit}, writes the archive it was asked for before exiting with {@code FAKE_EXIT}.
+     */
+    private Path fakeJdk(Path argsLog) throws IOException {
+        Path bin = Files.createDirectories(tmp.resolve("jdk/bin"));
+        Files.writeString(bin.resolve("java"), """
+                #!/bin/bash
+                if [[ " $* " == *" -version "* ]]; then echo '    java.specification.version = 25' >&2; exit 0; fi
+                echo "$*" >> %s
+                for a in "$@"; do
+                  case "$a" in -XX:ArchiveClassesAtExit=*) echo archive > "${a#-XX:ArchiveClassesAtExit=}";; esac
+                done
+                exit "${FAKE_EXIT:-0}"
+                """.formatted(quote(argsLog)));
+        Files.writeString(bin.resolve("javac"), "#!/bin/sh\n");
+        bin.resolve("java").toFile().setExecutable(true);
+        bin.resolve("javac").toFile().setExecutable(true);
+        Files.writeString(Files.createDirectories(bin.resolveSibling("lib")).resolve("modules"), "jdk 25");
+        return bin.getParent();
     }
 
     /** The arguments of the last JVM the fake JDK ran (its version probes not counted). */
