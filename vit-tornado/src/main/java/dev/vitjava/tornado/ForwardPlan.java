@@ -321,7 +321,7 @@ final class ForwardPlan implements AutoCloseable {
         linearTask(head, "head", ctx, preLogits, w.head, noResidualHead, logits, noVectorsHead, firstOfHead,
                 MatMul.shape(n, c.numClasses(), d, MatMul.BIAS), half);
         head.transferToHost(DataTransferMode.EVERY_EXECUTION, logits, preLogits);
-        if (normed != null && trace) {
+        if (trace && normed != null) {
             head.transferToHost(DataTransferMode.EVERY_EXECUTION, normed);
         }
         gridMatMul(g, "head", n, c.numClasses());

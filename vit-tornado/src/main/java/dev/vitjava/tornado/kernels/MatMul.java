@@ -27,7 +27,7 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
  * not as int arguments: TornadoVM bakes the values of scalar arguments into the kernel it generates, so every
  * linear layer of a plan (and of every other plan) would be a program of its own; with the sizes in an array,
  * TornadoVM generates the same source for all of them and the OpenCL driver's program cache builds it once (on
- * PoCL, 45 ms for each later build instead of 200). Launch with {@link #globalX}×{@link #globalY} work-items and a
+ * PoCL, 40-80 ms for each later task instead of 170-230). Launch with {@link #globalX}×{@link #globalY} work-items and a
  * TX×TY local size.
  */
 public final class MatMul {
