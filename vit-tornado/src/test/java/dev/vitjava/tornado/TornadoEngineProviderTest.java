@@ -14,8 +14,15 @@ import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTConfig.GlobalPool;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.tensor.Tensor;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** Discovery through the service loader, the device list and selection, and the profiler. */
@@ -126,6 +133,45 @@ class TornadoEngineProviderTest {
         assertThatThrownBy(() -> TornadoEngine.create(model, EngineOptions.defaults().with("kernels", "cpu")
                 .with("precision", "fp16"))).isInstanceOf(VitException.class)
                 .hasMessageMatching(".*(no half-precision weights|no half-precision support).*");
+    }
+
+    /**
+     * TornadoVM bakes scalar arguments into the code it generates, so the linear layers and the norms take their sizes
+     * from device arrays: then every linear task of a plan (patch embedding, qkv, proj, fc1, fc2, head) prints the
+     * same OpenCL source, and so do the norms, which is what lets the driver's program cache build each once. With
+     * the sizes as int arguments, each linear layer was a source of its own.
+     */
+    @Test
+    void theLinearLayersOfAPlanShareOneSourceAndSoDoItsNorms() {
+        Tensor pixels = RandomWeights.pixels(2, 2, 3, 8, 8);
+        for (String form : List.of("cpu", "gpu")) {
+            ByteArrayOutputStream printed = new ByteArrayOutputStream();
+            PrintStream stdout = System.out;
+            System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+            try (TornadoEngine engine = TornadoEngine.open(tinyModel(), EngineOptions.defaults()
+                    .with("kernels", form).with("print-kernels", "true"))) {
+                engine.forward(pixels, false);
+            } finally {
+                System.setOut(stdout);
+            }
+            String text = printed.toString(StandardCharsets.UTF_8);
+            Assumptions.assumeTrue(text.contains("__kernel void"), "OpenCL C printed (PTX is not parsed here)");
+            String linear = form.equals("cpu") ? "linearCpu" : "linear";
+            assertThat(kernels(text, linear)).as(form).hasSize(6).containsOnly(kernels(text, linear).get(0));
+            assertThat(kernels(text, "layerNorm")).as(form).hasSize(3)
+                    .containsOnly(kernels(text, "layerNorm").get(0));
+        }
+    }
+
+    /** The printed OpenCL kernels of that name, in print order. */
+    private static List<String> kernels(String printed, String name) {
+        Matcher m = Pattern.compile("__kernel void " + name + "\\(.*?\\}  //  kernel", Pattern.DOTALL)
+                .matcher(printed);
+        List<String> found = new ArrayList<>();
+        while (m.find()) {
+            found.add(m.group());
+        }
+        return found;
     }
 
     @Test
