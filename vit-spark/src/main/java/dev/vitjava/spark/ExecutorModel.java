@@ -104,7 +104,7 @@ final class ExecutorModel {
     /**
      * Engines need not be thread-safe: one thread of this JVM calls the engine, and the tasks hand it their batches
      * and wait. The tasks' own threads taking turns on the engine instead (each of them the cpu engine's worker 0 in
-     * turn) made the same job slower: ViT-Ti, 1000 images, local[2], 54.2 and 54.5 s against 49.0-49.7 s with this
+     * turn) made the same job slower: ViT-Ti, 1000 images, local[2], 54.2 and 54.5 s against 47.8-49.5 s with this
      * thread (docs/distributed.md).
      */
     static final class EngineThread implements InferenceEngine {
