@@ -234,14 +234,13 @@ final class ForwardPlan implements AutoCloseable {
                 .task("im2col", Embedding::im2col, ctx, pixels, patchRows, n, channels, height, width, p,
                         key.gridW(), patches);
         linearTask(embedGraph, "patch_proj", ctx, patchRows, w.patchEmbed, tokenAdd, x, noVectorsEmbed, first,
-                MatMul.embedShape(n * patches, d, k, patches, prefix), half);
+                n * patches, MatMul.EMBED, half);
         if (trace) {
             embedGraph.transferToHost(DataTransferMode.EVERY_EXECUTION, x);
         } else {
             embedGraph.persistOnDevice(x);
         }
         grid1D(g, "im2col", n * patches * k, LOCAL_1D);
-        gridMatMul(g, "patch_proj", n * patches, d);
         graphs.add(embedGraph.snapshot());
 
         // ---- one block, run depth times ----
@@ -257,8 +256,8 @@ final class ForwardPlan implements AutoCloseable {
                         w.norm2.weight(), w.norm2.bias(), w.fc1.weight().array(), w.fc1.bias(),
                         w.fc2.weight().array(), w.fc2.bias());
         normTask(block, "norm1", ctx, x, w.norm1, h, layer, rows, d, eps);
-        linearTask(block, "qkv", ctx, h, w.qkv, noResidualBlock, qkv, qkv8, layer,
-                MatMul.shape(rows, 3 * d, d, qkvVectors ? MatMul.VECTORS : MatMul.BIAS), half);
+        linearTask(block, "qkv", ctx, h, w.qkv, noResidualBlock, qkv, qkv8, layer, rows,
+                qkvVectors ? MatMul.VECTORS : MatMul.BIAS, half);
         if (trace) {
             block.task("attention", Attention::attention, ctx, qkv, probs, attn, n, tokens, heads, c.headDim(),
                             scale);
@@ -272,13 +271,10 @@ final class ForwardPlan implements AutoCloseable {
             flash.setLocalWork(Attention.BQ, 1, 1);
             grids.addWorkerGrid(g + ".attention", flash);
         }
-        linearTask(block, "proj", ctx, attn, w.proj, x, xMid, qkv8, layer,
-                MatMul.shape(rows, d, d, MatMul.RESIDUAL), half);
+        linearTask(block, "proj", ctx, attn, w.proj, x, xMid, qkv8, layer, rows, MatMul.RESIDUAL, half);
         normTask(block, "norm2", ctx, xMid, w.norm2, h, layer, rows, d, eps);
-        linearTask(block, "fc1", ctx, h, w.fc1, noResidualBlock, mlp, qkv8, layer,
-                MatMul.shape(rows, hidden, d, MatMul.GELU), half);
-        linearTask(block, "fc2", ctx, mlp, w.fc2, xMid, x, qkv8, layer,
-                MatMul.shape(rows, d, hidden, MatMul.RESIDUAL), half);
+        linearTask(block, "fc1", ctx, h, w.fc1, noResidualBlock, mlp, qkv8, layer, rows, MatMul.GELU, half);
+        linearTask(block, "fc2", ctx, mlp, w.fc2, xMid, x, qkv8, layer, rows, MatMul.RESIDUAL, half);
         if (trace) {
             // x belongs to the embedding graph (which frees it): the trace copies it into a buffer of this graph
             block.task("trace_out", Embedding::copy, ctx, x, blockOut, rows * d)
@@ -287,10 +283,6 @@ final class ForwardPlan implements AutoCloseable {
             grid1D(g, "trace_out", rows * d, LOCAL_1D);
             grid1D(g, "trace_qkv", rows * 3 * d, LOCAL_1D);
         }
-        gridMatMul(g, "qkv", rows, 3 * d);
-        gridMatMul(g, "proj", rows, d);
-        gridMatMul(g, "fc1", rows, hidden);
-        gridMatMul(g, "fc2", rows, d);
         graphs.add(block.snapshot());
 
         // ---- head ----
@@ -318,13 +310,12 @@ final class ForwardPlan implements AutoCloseable {
             normTask(head, "fc_norm", ctx, pooled, w.fcNorm, preLogits, firstOfHead, n, d, eps);
         }
         head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.head.weight().array(), w.head.bias());
-        linearTask(head, "head", ctx, preLogits, w.head, noResidualHead, logits, noVectorsHead, firstOfHead,
-                MatMul.shape(n, c.numClasses(), d, MatMul.BIAS), half);
+        linearTask(head, "head", ctx, preLogits, w.head, noResidualHead, logits, noVectorsHead, firstOfHead, n,
+                MatMul.BIAS, half);
         head.transferToHost(DataTransferMode.EVERY_EXECUTION, logits, preLogits);
         if (trace && normed != null) {
             head.transferToHost(DataTransferMode.EVERY_EXECUTION, normed);
         }
-        gridMatMul(g, "head", n, c.numClasses());
         graphs.add(head.snapshot());
 
         plan = new TornadoExecutionPlan(graphs.toArray(new ImmutableTaskGraph[0]));
@@ -342,14 +333,17 @@ final class ForwardPlan implements AutoCloseable {
     }
 
     /**
-     * Adds a linear-layer task: y = epilogue(in · Wᵀ + b) over the layer-th slice of the weights, sizes and
-     * epilogue in {@code shape} ({@link MatMul#shape}); residual is read only by {@link MatMul#RESIDUAL} and
-     * {@link MatMul#EMBED} (pass a distinct placeholder otherwise), and the CPU form's y8 written only by
-     * {@link MatMul#VECTORS} (which writes y8 instead of y).
+     * Adds a linear-layer task and its grid: y = epilogue(in · Wᵀ + b) over {@code rowCount} rows and the layer-th
+     * slice of the weights, the sizes going to the kernel in a shape array ({@link MatMul#shape}); residual is read
+     * only by {@link MatMul#RESIDUAL} and {@link MatMul#EMBED} (pass a distinct placeholder otherwise), and the CPU
+     * form's y8 written only by {@link MatMul#VECTORS} (which writes y8 instead of y).
      */
     private void linearTask(TaskGraph graph, String name, KernelContext ctx, FloatArray in,
-            DeviceWeights.Linear l, FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray layer,
-            IntArray shape, boolean half) {
+            DeviceWeights.Linear l, FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray layer, int rowCount,
+            int epilogue, boolean half) {
+        IntArray shape = epilogue == MatMul.EMBED
+                ? MatMul.embedShape(rowCount, l.out(), l.in(), key.gridH() * key.gridW(), c.numPrefixTokens())
+                : MatMul.shape(rowCount, l.out(), l.in(), epilogue);
         graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, shape);
         if (cpuForms) {
             graph.task(name, MatMul::linearCpu, ctx, in, l.weight().cpu(), l.bias(), residual, y, y8, layer, shape);
@@ -358,6 +352,7 @@ final class ForwardPlan implements AutoCloseable {
         } else {
             graph.task(name, MatMul::linear, ctx, in, l.weight().f32(), l.bias(), residual, y, layer, shape);
         }
+        gridMatMul(graph.getTaskGraphName(), name, rowCount, l.out());
     }
 
     /** Adds a LayerNorm task over {@code rowCount} rows of the embedding width, x's rows {@code rowStride} apart. */
