@@ -276,7 +276,7 @@ final class BenchCommand implements Callable<Integer> {
             if (device != null) {
                 b.append(String.format(Locale.ROOT, "device    %s (TornadoVM profiler, mean of %d passes, per batch)%n",
                         device.device(), device.runs()));
-                b.append(String.format(Locale.ROOT, "  jit compile    %8.2f ms (once per input shape, not in the timings)%n",
+                b.append(String.format(Locale.ROOT, "  jit compile    %8.2f ms (once per plan, not in the timings)%n",
                         device.jitCompileNanos() / 1e6));
                 b.append(String.format(Locale.ROOT, "  kernels        %8.2f ms%n", device.kernelNanos() / 1e6));
                 b.append(String.format(Locale.ROOT, "  copy in        %8.2f ms (%d bytes)%n", device.copyInNanos() / 1e6,

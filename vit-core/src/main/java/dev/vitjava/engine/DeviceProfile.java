@@ -7,12 +7,12 @@ import java.util.Map;
 /**
  * Where the time of a forward pass went on the device, from the backend's profiler (all times in
  * nanoseconds).
- * JIT compilation happens once per input shape, when the engine builds the shape's execution plan, so it is
- * reported on its own and is in none of the other numbers.
+ * JIT compilation happens when the engine builds an execution plan (once, unless a larger input needs a larger
+ * plan), so it is reported on its own and is in none of the other numbers.
  *
  * @param device       the device, as the backend names it
  * @param runs         forward passes averaged (1 for a single pass's profile)
- * @param jitCompileNanos compiling every kernel of the plan for this shape (TornadoVM's Graal JIT and the
+ * @param jitCompileNanos compiling every kernel of the plan that ran (TornadoVM's Graal JIT and the
  *                     driver's build), measured once when the plan was made
  * @param wallNanos    host wall-clock time of the forward, input and output copies included
  * @param kernelNanos  device time of all kernels (the sum of {@code kernels})

@@ -27,8 +27,8 @@ public interface InferenceEngine extends AutoCloseable {
 
     /**
      * Gets ready for untraced batches of up to {@code batch} images of {@code height} x {@code width}, so that the
-     * first {@link #forward} of such a batch costs what the later ones do. A backend that compiles per input shape
-     * and keeps the weights on a device compiles that shape and moves the weights now (the tornado backend); the
+     * first {@link #forward} of such a batch costs what the later ones do. A backend that compiles for a device and
+     * keeps the weights there compiles its plan for that shape and moves the weights now (the tornado backend); the
      * others have nothing to do. A shape that {@code forward} would refuse is refused with the same error.
      */
     default void warmUp(int batch, int height, int width) {

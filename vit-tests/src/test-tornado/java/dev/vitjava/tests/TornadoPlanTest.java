@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.ReferenceEngine;
+import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.model.RandomWeights;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTConfig.GlobalPool;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.tensor.Tensor;
+import java.util.Map;
 import dev.vitjava.tornado.TornadoEngine;
 import dev.vitjava.tornado.TornadoEngineProvider;
 import org.junit.jupiter.api.Assumptions;
@@ -17,32 +19,46 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What only the tornado backend has, beyond the contract every backend meets ({@link BackendContractTest}): one
- * compiled plan per input shape, several kept at once and the least recently used released; CUDA graphs on PTX.
+ * compiled plan for untraced calls and one for traced ones, each running every shape its buffers hold and grown for
+ * one they do not; CUDA graphs on PTX.
  */
 class TornadoPlanTest {
 
+    /**
+     * Batches and image sizes in any order, each untraced and then traced: a call that fits runs at its own size on
+     * the compiled plan, one that does not grows it; every output is the reference's, the traces key by key.
+     */
     @Test
-    void plansForSeveralShapesCoexistAndAreEvicted() {
+    void everyShapeRunsOnAPlanThatHoldsItTracedOrNot() {
         ViTConfig c = new ViTConfig(16, 16, 4, 3, 4, 32, 1, 4, 64, true, 1e-6, true, GlobalPool.TOKEN);
         ViTModel model = new ViTModel(c, RandomWeights.create(c, 7, true, false));
         ReferenceEngine reference = new ReferenceEngine(model);
         try (InferenceEngine engine = TornadoEngine.create(model, EngineOptions.defaults())) {
-            // four shapes, more than the engine keeps, then the first again (rebuilt after its eviction), then a
-            // plan that survived two evictions
+            // grows for a batch of 2, fits 2x6 patches, grows for 3 images, fits the first shape again
             int[][] shapes = {{1, 16, 16}, {2, 16, 16}, {1, 8, 24}, {3, 12, 12}, {1, 16, 16}, {3, 12, 12}};
             long seed = 100;
             for (int[] s : shapes) {
                 Tensor pixels = RandomWeights.pixels(seed++, s[0], 3, s[1], s[2]);
+                String shape = s[0] + "x" + s[1] + "x" + s[2];
                 assertThat(Golden.maxAbsDiff(engine.forward(pixels, false).logits(),
-                        reference.forward(pixels, false).logits())).as("shape %d×%d×%d", s[0], s[1], s[2])
+                        reference.forward(pixels, false).logits())).as("shape %s", shape)
                         .isLessThanOrEqualTo(BackendContractTest.tornado("logits"));
+                Map<String, Tensor> traced = engine.forward(pixels, TraceRequest.ALL).trace();
+                Map<String, Tensor> expected = reference.forward(pixels, TraceRequest.ALL).trace();
+                assertThat(traced.keySet()).as("shape %s", shape).isEqualTo(expected.keySet());
+                for (String key : expected.keySet()) {
+                    assertThat(traced.get(key).shape()).as("%s %s", shape, key).isEqualTo(expected.get(key).shape());
+                    assertThat(Golden.maxAbsDiff(traced.get(key), expected.get(key))).as("%s %s", shape, key)
+                            .isLessThanOrEqualTo(BackendContractTest.tornado(key));
+                }
             }
         }
     }
 
     /**
      * {@code cuda-graph} (PTX only): the plan replayed as CUDA graphs gives the reference's logits call after call, a
-     * new input each time and the block graph replayed once per block with its layer index copied in. Skipped where
+     * new input each time (smaller batches and images too) and the block graph replayed once per block with its
+     * sizes and layer index copied in. Skipped where
      * the default device is not a PTX one (the setting does nothing there).
      */
     @Test
@@ -54,10 +70,13 @@ class TornadoPlanTest {
         ViTModel model = new ViTModel(c, RandomWeights.create(c, 11, true, false));
         ReferenceEngine reference = new ReferenceEngine(model);
         try (InferenceEngine engine = TornadoEngine.create(model, EngineOptions.defaults().with("cuda-graph", "true"))) {
-            for (long seed = 200; seed < 204; seed++) {
-                Tensor pixels = RandomWeights.pixels(seed, 2, 3, 16, 16);
+            // the graphs keep the grids of their capture: smaller calls run on them, the kernels bounding the work
+            int[][] shapes = {{2, 16, 16}, {2, 16, 16}, {1, 16, 16}, {2, 8, 16}, {1, 12, 8}, {2, 16, 16}};
+            long seed = 200;
+            for (int[] s : shapes) {
+                Tensor pixels = RandomWeights.pixels(seed++, s[0], 3, s[1], s[2]);
                 assertThat(Golden.maxAbsDiff(engine.forward(pixels, false).logits(),
-                        reference.forward(pixels, false).logits())).as("call with seed %d", seed)
+                        reference.forward(pixels, false).logits())).as("shape %d×%d×%d", s[0], s[1], s[2])
                         .isLessThanOrEqualTo(BackendContractTest.tornado("logits"));
             }
         }

@@ -50,9 +50,8 @@ final class FloatArrays {
         }
     }
 
-    /** The array's values on the heap. */
-    static float[] toHeap(FloatArray a) {
-        int n = a.getSize();
+    /** The array's first {@code n} values on the heap. */
+    static float[] toHeap(FloatArray a, int n) {
         float[] out = new float[n];
         for (int i = 0; i < n; i++) {
             out[i] = a.get(i);

@@ -9,6 +9,7 @@ import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.tensor.Tensor;
 import dev.vitjava.tornado.kernels.Attention;
+import dev.vitjava.tornado.kernels.Dims;
 import dev.vitjava.tornado.kernels.Embedding;
 import dev.vitjava.tornado.kernels.MatMul;
 import dev.vitjava.tornado.kernels.Norms;
@@ -17,6 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.KernelContext;
@@ -36,24 +40,28 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
 
 /**
- * The ViT forward pass for one input shape (batch, patch grid) as TornadoVM task graphs in one execution plan,
- * built and JIT-compiled once and then reused by every call with that shape.
+ * The ViT forward pass as TornadoVM task graphs in one execution plan, built and JIT-compiled once and then reused by
+ * every call that fits its buffers ({@link Capacity}), whatever its batch and patch grid. The kernels read the
+ * call's sizes from small arrays on the device ({@link Dims}), set before each call; the worker grids are resized to
+ * the call (except under CUDA graphs, which replay the grids they captured: there the grids stay at the capacity and
+ * the kernels' own bounds leave the rest idle); the position embedding for the call's grid goes in with the pixels.
+ * So a plan holds the only copy of the weights on the device whatever shapes it serves.
  *
  * <p>The plan has three task graphs: the embedding, one transformer block, and the head. The block graph runs
  * depth times, once per block: the blocks' weights lie concatenated per kind ({@link DeviceWeights}) and a
- * one-element layer index, copied in before each run, selects the block's slice in every kernel, so the plan
+ * layer index in the call's sizes, copied in before each run, selects the block's slice in every kernel, so the plan
  * compiles 7 block tasks whatever the depth. The linear layers and the norms take their sizes from small arrays on
  * the device ({@link MatMul#shape}, {@link Norms#shape}), so TornadoVM generates one source for all the linear layers
  * of a plan and one for all its norms, and the OpenCL driver builds each once: an untraced vit_tiny plan on PoCL
  * compiles 11 tasks into 4 distinct programs. Every graph moves its weights to the device on the first execution
  * only; the residual stream x and the block scratch buffers stay on the device from graph to graph
- * ({@code persistOnDevice} / {@code consumeFromDevice}); only the pixels (and the layer index) go in on every call,
- * and only the logits and pre-logits come back (with the intermediates when the plan traces). The grid scheduler
- * beside the graphs gives every task an explicit worker grid.
+ * ({@code persistOnDevice} / {@code consumeFromDevice}); only the pixels, the position table and the sizes go in on
+ * every call, and only the logits and pre-logits come back (with the intermediates when the plan traces). The grid
+ * scheduler beside the graphs gives every task an explicit worker grid.
  *
  * <pre>
  * ═════════════════════════════ graph "embed" ═════════════════════════════
- *   pixels (N,C,H,W) ──copy in, every call
+ *   pixels (N,C,H,W), cls + pos (T, D), sizes ──copy in, every call
  *      │
  *   ┌────────┐
  *   │ im2col │──▶ patches (N·G, C·p·p)                    G = gh·gw patches
@@ -104,10 +112,27 @@ import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
 final class ForwardPlan implements AutoCloseable {
 
     /**
-     * What a plan is specialised for: TornadoVM bakes the sizes into the kernels. A tracing plan copies every
+     * What a plan's buffers hold: up to {@code batch} images, of up to {@code patches} patches each and
+     * {@code patchRows} in all. Most buffers scale with the rows, so a plan that has run a large batch of small
+     * images and one large image holds the larger of the two, not their product. A tracing plan copies every
      * intermediate out on each call; the {@link Trace} keeps the requested ones.
      */
-    record Key(int batch, int gridH, int gridW, boolean trace) {
+    record Capacity(int batch, int patches, long patchRows, boolean trace) {
+
+        /** Exactly one call's shape. */
+        static Capacity of(int batch, int patches, boolean trace) {
+            return new Capacity(batch, patches, (long) batch * patches, trace);
+        }
+
+        boolean holds(int batch, int patches) {
+            return batch <= this.batch && patches <= this.patches && (long) batch * patches <= patchRows;
+        }
+
+        /** A capacity that holds both this one's calls and the given one. */
+        Capacity grownFor(int batch, int patches) {
+            return new Capacity(Math.max(batch, this.batch), Math.max(patches, this.patches),
+                    Math.max((long) batch * patches, patchRows), trace);
+        }
     }
 
     /** The outputs of one call, on the heap. */
@@ -119,12 +144,13 @@ final class ForwardPlan implements AutoCloseable {
     private static final int LOCAL_ATTENTION = 64;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    final Key key;
-    final int tokens;
+    final Capacity capacity;
+    private final ViTModel model;
     private final ViTConfig c;
-    private final int rows;
 
     private final FloatArray pixels;
+    /** What the patch embedding adds to each token: its position, and on the class token's row the class token. */
+    private final FloatArray tokenAdd;
     private final FloatArray x;
     private final FloatArray probs;
     private final FloatArray blockOut;
@@ -132,8 +158,21 @@ final class ForwardPlan implements AutoCloseable {
     private final FloatArray normed;
     private final FloatArray preLogits;
     private final FloatArray logits;
-    /** The block graph's layer index, copied in before each of its runs. */
-    private final IntArray layer = new IntArray(1);
+    /**
+     * The call's sizes ({@link Dims}), one array per graph (two graphs that both move an array to the device both
+     * free it on close); the block graph's also holds the layer index, set before each of its runs.
+     */
+    private final IntArray embedDims = Dims.create();
+    private final IntArray blockDims = Dims.create();
+    private final IntArray headDims = Dims.create();
+    /** The shape the sizes and grids are set for: batch, gridH, gridW (none yet: 0). */
+    private int batch;
+    private int gridH;
+    private int gridW;
+    /** Each task's grid, sized from a call's {@link Dims}. */
+    private final List<Consumer<IntArray>> gridSizes = new ArrayList<>();
+    /** Whether the grids stay at the capacity (CUDA graphs replay the grids they captured). */
+    private final boolean fixedGrids;
 
     /** TornadoVM's graph names (unique per plan) and ours ("embed", "block", "head"), in plan order. */
     private final List<String> graphNames = new ArrayList<>();
@@ -146,26 +185,26 @@ final class ForwardPlan implements AutoCloseable {
     /** The kernels' CPU forms ({@link MatMul#linearCpu}, {@link Attention#flashCpu}), not the local-memory ones. */
     private final boolean cpuForms;
 
-    ForwardPlan(ViTModel model, DeviceWeights w, Key key, TornadoDevice device, TornadoSettings settings) {
-        this.key = key;
+    ForwardPlan(ViTModel model, DeviceWeights w, Capacity capacity, TornadoDevice device, TornadoSettings settings) {
+        this.capacity = capacity;
+        this.model = model;
         this.c = model.config();
-        int n = key.batch();
+        int n = capacity.batch();
         int p = c.patchSize();
         int channels = c.inChans();
-        int height = key.gridH() * p;
-        int width = key.gridW() * p;
-        int patches = key.gridH() * key.gridW();
         int prefix = c.numPrefixTokens();
         int d = c.embedDim();
         int heads = c.numHeads();
         int hidden = c.mlpHidden();
         int k = channels * p * p;
-        this.tokens = prefix + patches;
-        this.rows = n * tokens;
-        checkSize((long) n * heads * tokens * tokens, "attention probabilities");
+        int tokens = prefix + capacity.patches();
+        int patchRowCount = checkSize(capacity.patchRows() * k, "patches") / k;
+        int rows = checkSize(capacity.patchRows() + (long) n * prefix, "tokens");
         checkSize((long) rows * Math.max(3L * d, hidden), "activations");
-        checkSize((long) n * patches * k, "patches");
-        checkSize((long) n * channels * height * width, "pixels");
+        if (capacity.trace()) {
+            // a call's (batch, heads, tokens, tokens) fits in heads × rows × tokens
+            checkSize((long) heads * rows * tokens, "attention probabilities");
+        }
         if (c.headDim() > Attention.MAX_HEAD_DIM) {
             throw new VitException("the tornado backend handles heads of up to " + Attention.MAX_HEAD_DIM
                     + " dimensions; this model's are " + c.headDim());
@@ -176,19 +215,16 @@ final class ForwardPlan implements AutoCloseable {
             throw new VitException("TornadoVM device " + TornadoDevices.name(device) + " allows work-groups of "
                     + maxGroup + " work-items; the tornado backend needs " + needed);
         }
-        boolean trace = key.trace();
+        boolean trace = capacity.trace();
+        this.fixedGrids = settings.cudaGraph() && device.getTornadoVMBackend() == TornadoVMBackendType.PTX;
         float eps = (float) c.layerNormEps();
         String prefixName = "vit" + SERIAL.incrementAndGet() + "_";
         boolean half = w.precision == DeviceWeights.Precision.FP16;
         this.cpuForms = w.cpuForms;
 
-        pixels = new FloatArray(n * channels * height * width);
-        FloatArray patchRows = new FloatArray(n * patches * k);
-        // what the patch embedding adds to each token: its position, and on the class token's row the class token
-        FloatArray tokenAdd = FloatArrays.of(model.posEmbed(key.gridH(), key.gridW()));
-        for (int j = 0; j < prefix * d; j++) {
-            tokenAdd.set(j, model.weights().clsToken().get(j) + tokenAdd.get(j));
-        }
+        pixels = new FloatArray(patchRowCount * k);
+        FloatArray patchRows = new FloatArray(patchRowCount * k);
+        tokenAdd = FloatArrays.zeros(tokens * d);
         x = new FloatArray(rows * d);
         FloatArray h = new FloatArray(rows * d);
         // the CPU forms' untraced plan keeps qkv as float8 vectors, which flashCpu reads whole; the float array is
@@ -199,7 +235,7 @@ final class ForwardPlan implements AutoCloseable {
         FloatArray attn = new FloatArray(rows * d);
         FloatArray xMid = new FloatArray(rows * d);
         FloatArray mlp = new FloatArray(rows * hidden);
-        probs = trace ? new FloatArray(n * heads * tokens * tokens) : null;
+        probs = trace ? new FloatArray(heads * rows * tokens) : null;
         blockOut = trace ? new FloatArray(rows * d) : null;
         qkvOut = trace ? new FloatArray(rows * 3 * d) : null;
         // with the class token as the pooled token, the final norm normalises only the class tokens, straight into
@@ -209,12 +245,6 @@ final class ForwardPlan implements AutoCloseable {
         FloatArray pooled = new FloatArray(n * d);
         preLogits = w.fcNorm != null ? new FloatArray(n * d) : pooled;
         logits = new FloatArray(n * c.numClasses());
-        // layer 0 for the embedding's and the head's linear layers and norms; one array per graph, since two graphs
-        // that both move an array to the device both free it on close
-        IntArray first = new IntArray(1);
-        first.init(0);
-        IntArray firstOfHead = new IntArray(1);
-        firstOfHead.init(0);
         // what the linear layers without a residual get as one (never read): an array passed twice to a task is
         // freed twice when the plan closes, and each graph needs its own
         FloatArray noResidualBlock = FloatArrays.zeros(1);
@@ -228,19 +258,18 @@ final class ForwardPlan implements AutoCloseable {
         // ---- embed ----
         String g = name(prefixName, "embed");
         TaskGraph embedGraph = new TaskGraph(g)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, pixels)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, pixels, tokenAdd, embedDims)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.patchEmbed.weight().array(),
-                        w.patchEmbed.bias(), tokenAdd, first, noVectorsEmbed)
-                .task("im2col", Embedding::im2col, ctx, pixels, patchRows, n, channels, height, width, p,
-                        key.gridW(), patches);
-        linearTask(embedGraph, "patch_proj", ctx, patchRows, w.patchEmbed, tokenAdd, x, noVectorsEmbed, first,
-                n * patches, MatMul.EMBED, half);
+                        w.patchEmbed.bias(), noVectorsEmbed)
+                .task("im2col", Embedding::im2col, ctx, pixels, patchRows, embedDims, channels, p);
+        linearTask(embedGraph, "patch_proj", ctx, patchRows, w.patchEmbed, tokenAdd, x, noVectorsEmbed, embedDims,
+                Dims.PATCH_ROWS, MatMul.EMBED, half);
         if (trace) {
             embedGraph.transferToHost(DataTransferMode.EVERY_EXECUTION, x);
         } else {
             embedGraph.persistOnDevice(x);
         }
-        grid1D(g, "im2col", n * patches * k, LOCAL_1D);
+        grid1D(g, "im2col", dims -> dims.get(Dims.PATCH_ROWS) * k, LOCAL_1D);
         graphs.add(embedGraph.snapshot());
 
         // ---- one block, run depth times ----
@@ -249,39 +278,41 @@ final class ForwardPlan implements AutoCloseable {
         float scale = (float) (1.0 / Math.sqrt(c.headDim()));
         TaskGraph block = new TaskGraph(g)
                 .consumeFromDevice(embedName, x)
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, layer)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, blockDims)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, h, qkv, qkv8, attn, xMid, mlp, noResidualBlock)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.norm1.weight(), w.norm1.bias(),
                         w.qkv.weight().array(), w.qkv.bias(), w.proj.weight().array(), w.proj.bias(),
                         w.norm2.weight(), w.norm2.bias(), w.fc1.weight().array(), w.fc1.bias(),
                         w.fc2.weight().array(), w.fc2.bias());
-        normTask(block, "norm1", ctx, x, w.norm1, h, layer, rows, d, eps);
-        linearTask(block, "qkv", ctx, h, w.qkv, noResidualBlock, qkv, qkv8, layer, rows,
+        normTask(block, "norm1", ctx, x, w.norm1, h, blockDims, Dims.TOKEN_ROWS, false, eps);
+        linearTask(block, "qkv", ctx, h, w.qkv, noResidualBlock, qkv, qkv8, blockDims, Dims.TOKEN_ROWS,
                 qkvVectors ? MatMul.VECTORS : MatMul.BIAS, half);
+        ToIntFunction<IntArray> queries = dims -> dims.get(Dims.BATCH) * heads * dims.get(Dims.TOKENS);
         if (trace) {
-            block.task("attention", Attention::attention, ctx, qkv, probs, attn, n, tokens, heads, c.headDim(),
-                            scale);
-            grid1D(g, "attention", n * heads * tokens, LOCAL_ATTENTION);
+            block.task("attention", Attention::attention, ctx, qkv, probs, attn, blockDims, heads, c.headDim(),
+                    scale);
+            grid1D(g, "attention", queries, LOCAL_ATTENTION);
         } else if (qkvVectors) {
-            block.task("attention", Attention::flashCpu, ctx, qkv8, attn, n, tokens, heads, c.headDim(), scale);
-            grid1D(g, "attention", n * heads * tokens, Attention.CPU_LOCAL);
+            block.task("attention", Attention::flashCpu, ctx, qkv8, attn, blockDims, heads, c.headDim(), scale);
+            grid1D(g, "attention", queries, Attention.CPU_LOCAL);
         } else {
-            block.task("attention", Attention::flash, ctx, qkv, attn, n, tokens, heads, c.headDim(), scale);
-            WorkerGrid flash = new WorkerGrid1D(Attention.flashGlobal(n, heads, tokens));
-            flash.setLocalWork(Attention.BQ, 1, 1);
-            grids.addWorkerGrid(g + ".attention", flash);
+            block.task("attention", Attention::flash, ctx, qkv, attn, blockDims, heads, c.headDim(), scale);
+            grid1D(g, "attention",
+                    dims -> Attention.flashGlobal(dims.get(Dims.BATCH), heads, dims.get(Dims.TOKENS)), Attention.BQ);
         }
-        linearTask(block, "proj", ctx, attn, w.proj, x, xMid, qkv8, layer, rows, MatMul.RESIDUAL, half);
-        normTask(block, "norm2", ctx, xMid, w.norm2, h, layer, rows, d, eps);
-        linearTask(block, "fc1", ctx, h, w.fc1, noResidualBlock, mlp, qkv8, layer, rows, MatMul.GELU, half);
-        linearTask(block, "fc2", ctx, mlp, w.fc2, xMid, x, qkv8, layer, rows, MatMul.RESIDUAL, half);
+        linearTask(block, "proj", ctx, attn, w.proj, x, xMid, qkv8, blockDims, Dims.TOKEN_ROWS, MatMul.RESIDUAL,
+                half);
+        normTask(block, "norm2", ctx, xMid, w.norm2, h, blockDims, Dims.TOKEN_ROWS, false, eps);
+        linearTask(block, "fc1", ctx, h, w.fc1, noResidualBlock, mlp, qkv8, blockDims, Dims.TOKEN_ROWS, MatMul.GELU,
+                half);
+        linearTask(block, "fc2", ctx, mlp, w.fc2, xMid, x, qkv8, blockDims, Dims.TOKEN_ROWS, MatMul.RESIDUAL, half);
         if (trace) {
             // x belongs to the embedding graph (which frees it): the trace copies it into a buffer of this graph
-            block.task("trace_out", Embedding::copy, ctx, x, blockOut, rows * d)
-                    .task("trace_qkv", Embedding::copy, ctx, qkv, qkvOut, rows * 3 * d)
+            block.task("trace_out", Embedding::copy, ctx, x, blockOut, blockDims, d)
+                    .task("trace_qkv", Embedding::copy, ctx, qkv, qkvOut, blockDims, 3 * d)
                     .transferToHost(DataTransferMode.EVERY_EXECUTION, blockOut, qkvOut, probs);
-            grid1D(g, "trace_out", rows * d, LOCAL_1D);
-            grid1D(g, "trace_qkv", rows * 3 * d, LOCAL_1D);
+            grid1D(g, "trace_out", dims -> dims.get(Dims.TOKEN_ROWS) * d, LOCAL_1D);
+            grid1D(g, "trace_qkv", dims -> dims.get(Dims.TOKEN_ROWS) * 3 * d, LOCAL_1D);
         }
         graphs.add(block.snapshot());
 
@@ -289,35 +320,43 @@ final class ForwardPlan implements AutoCloseable {
         String blockName = g;
         g = name(prefixName, "head");
         TaskGraph head = new TaskGraph(g).consumeFromDevice(blockName, x)
-                .transferToDevice(DataTransferMode.FIRST_EXECUTION, firstOfHead, noResidualHead, noVectorsHead);
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, headDims)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, noResidualHead, noVectorsHead);
         if (w.norm != null) {
             head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.norm.weight(), w.norm.bias());
         }
         if (normClassTokens) {
-            normTask(head, "norm", ctx, x, w.norm, pooled, firstOfHead, n, tokens * d, eps);
+            normTask(head, "norm", ctx, x, w.norm, pooled, headDims, Dims.BATCH, true, eps);
         } else {
             FloatArray tokensOut = x;
             if (w.norm != null) {
-                normTask(head, "norm", ctx, x, w.norm, normed, firstOfHead, rows, d, eps);
+                normTask(head, "norm", ctx, x, w.norm, normed, headDims, Dims.TOKEN_ROWS, false, eps);
                 tokensOut = normed;
             }
-            head.task("pool", Embedding::pool, ctx, tokensOut, pooled, n, tokens, prefix, d,
+            head.task("pool", Embedding::pool, ctx, tokensOut, pooled, headDims, prefix, d,
                     c.globalPool() == ViTConfig.GlobalPool.AVG ? 1 : 0);
-            grid1D(g, "pool", n * d, LOCAL_1D);
+            grid1D(g, "pool", dims -> dims.get(Dims.BATCH) * d, LOCAL_1D);
         }
         if (w.fcNorm != null) {
             head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.fcNorm.weight(), w.fcNorm.bias());
-            normTask(head, "fc_norm", ctx, pooled, w.fcNorm, preLogits, firstOfHead, n, d, eps);
+            normTask(head, "fc_norm", ctx, pooled, w.fcNorm, preLogits, headDims, Dims.BATCH, false, eps);
         }
         head.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.head.weight().array(), w.head.bias());
-        linearTask(head, "head", ctx, preLogits, w.head, noResidualHead, logits, noVectorsHead, firstOfHead, n,
-                MatMul.BIAS, half);
+        linearTask(head, "head", ctx, preLogits, w.head, noResidualHead, logits, noVectorsHead, headDims,
+                Dims.BATCH, MatMul.BIAS, half);
         head.transferToHost(DataTransferMode.EVERY_EXECUTION, logits, preLogits);
         if (trace && normed != null) {
             head.transferToHost(DataTransferMode.EVERY_EXECUTION, normed);
         }
         graphs.add(head.snapshot());
 
+        // the grids start at the capacity, every call's sizes at their largest
+        IntArray largest = Dims.create();
+        largest.set(Dims.BATCH, n);
+        largest.set(Dims.TOKENS, tokens);
+        largest.set(Dims.TOKEN_ROWS, rows);
+        largest.set(Dims.PATCH_ROWS, patchRowCount);
+        sizeGrids(largest);
         plan = new TornadoExecutionPlan(graphs.toArray(new ImmutableTaskGraph[0]));
         plan.withDevice(device).withGridScheduler(grids);
         settings.apply(plan, device.getTornadoVMBackend() == TornadoVMBackendType.PTX);
@@ -333,35 +372,40 @@ final class ForwardPlan implements AutoCloseable {
     }
 
     /**
-     * Adds a linear-layer task and its grid: y = epilogue(in · Wᵀ + b) over {@code rowCount} rows and the layer-th
-     * slice of the weights, the sizes going to the kernel in a shape array ({@link MatMul#shape}); residual is read
-     * only by {@link MatMul#RESIDUAL} and {@link MatMul#EMBED} (pass a distinct placeholder otherwise), and the CPU
-     * form's y8 written only by {@link MatMul#VECTORS} (which writes y8 instead of y).
+     * Adds a linear-layer task and its grid: y = epilogue(in · Wᵀ + b) over the call's {@code dims[rowsAt]} rows and
+     * the {@code dims[LAYER]}-th slice of the weights, the layer's sizes going to the kernel in a shape array
+     * ({@link MatMul#shape}); residual is read only by {@link MatMul#RESIDUAL} and {@link MatMul#EMBED} (pass a
+     * distinct placeholder otherwise), and the CPU form's y8 written only by {@link MatMul#VECTORS} (which writes y8
+     * instead of y).
      */
     private void linearTask(TaskGraph graph, String name, KernelContext ctx, FloatArray in,
-            DeviceWeights.Linear l, FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray layer, int rowCount,
+            DeviceWeights.Linear l, FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray dims, int rowsAt,
             int epilogue, boolean half) {
         IntArray shape = epilogue == MatMul.EMBED
-                ? MatMul.embedShape(rowCount, l.out(), l.in(), key.gridH() * key.gridW(), c.numPrefixTokens())
-                : MatMul.shape(rowCount, l.out(), l.in(), epilogue);
+                ? MatMul.embedShape(l.out(), l.in(), c.numPrefixTokens())
+                : MatMul.shape(rowsAt, l.out(), l.in(), epilogue);
         graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, shape);
         if (cpuForms) {
-            graph.task(name, MatMul::linearCpu, ctx, in, l.weight().cpu(), l.bias(), residual, y, y8, layer, shape);
+            graph.task(name, MatMul::linearCpu, ctx, in, l.weight().cpu(), l.bias(), residual, y, y8, dims, shape);
         } else if (half) {
-            graph.task(name, MatMul::linearHalf, ctx, in, l.weight().f16(), l.bias(), residual, y, layer, shape);
+            graph.task(name, MatMul::linearHalf, ctx, in, l.weight().f16(), l.bias(), residual, y, dims, shape);
         } else {
-            graph.task(name, MatMul::linear, ctx, in, l.weight().f32(), l.bias(), residual, y, layer, shape);
+            graph.task(name, MatMul::linear, ctx, in, l.weight().f32(), l.bias(), residual, y, dims, shape);
         }
-        gridMatMul(graph.getTaskGraphName(), name, rowCount, l.out());
+        gridMatMul(graph.getTaskGraphName(), name, rowsAt, l.out());
     }
 
-    /** Adds a LayerNorm task over {@code rowCount} rows of the embedding width, x's rows {@code rowStride} apart. */
+    /**
+     * Adds a LayerNorm task over the call's {@code dims[rowsAt]} rows of the embedding width: rows of x, or with
+     * {@code classTokens} each image's class token.
+     */
     private void normTask(TaskGraph graph, String name, KernelContext ctx, FloatArray in, DeviceWeights.Norm norm,
-            FloatArray out, IntArray layer, int rowCount, int rowStride, float eps) {
-        IntArray shape = Norms.shape(c.embedDim(), rowStride);
+            FloatArray out, IntArray dims, int rowsAt, boolean classTokens, float eps) {
+        IntArray shape = Norms.shape(c.embedDim(), rowsAt, classTokens);
         graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, shape)
-                .task(name, Norms::layerNorm, ctx, in, norm.weight(), norm.bias(), out, layer, shape, eps);
-        gridRows(graph.getTaskGraphName(), name, rowCount);
+                .task(name, Norms::layerNorm, ctx, in, norm.weight(), norm.bias(), out, dims, shape, eps);
+        // one work-group of Norms.LOCAL per row
+        grid1D(graph.getTaskGraphName(), name, sizes -> sizes.get(rowsAt) * Norms.LOCAL, Norms.LOCAL);
     }
 
     private String name(String prefix, String logical) {
@@ -371,40 +415,47 @@ final class ForwardPlan implements AutoCloseable {
         return actual;
     }
 
-    private static void checkSize(long n, String what) {
+    /** n, if a buffer of n floats can be allocated. */
+    private static int checkSize(long n, String what) {
         if (n > Integer.MAX_VALUE - 64) {
             throw new VitException("batch too large for the tornado backend: the " + what + " would need " + n
                     + " floats (at most " + (Integer.MAX_VALUE - 64) + " per buffer); use a smaller batch");
         }
+        return (int) n;
     }
 
-    private void grid1D(String graph, String task, int items, int local) {
-        WorkerGrid grid = new WorkerGrid1D(roundUp(Math.max(items, 1), local));
-        grid.setLocalWork(local, 1, 1);
+    /** A 1-D grid of the given work-items for a call's sizes, rounded up to the local size. */
+    private void grid1D(String graph, String task, ToIntFunction<IntArray> items, int local) {
+        WorkerGrid grid = new WorkerGrid1D(local);
         grids.addWorkerGrid(graph + "." + task, grid);
-    }
-
-    /** One work-group of {@link Norms#LOCAL} per row. */
-    private void gridRows(String graph, String task, int rowCount) {
-        WorkerGrid grid = new WorkerGrid1D(rowCount * Norms.LOCAL);
-        grid.setLocalWork(Norms.LOCAL, 1, 1);
-        grids.addWorkerGrid(graph + "." + task, grid);
+        gridSizes.add(dims -> {
+            grid.setGlobalWork(roundUp(Math.max(items.applyAsInt(dims), 1), local), 1, 1);
+            grid.setLocalWork(local, 1, 1); // also recounts the work-groups
+        });
     }
 
     /**
-     * Dimension 0 over output features, 1 over rows: in {@link MatMul#TX}×{@link MatMul#TY} work-groups, or for the
-     * CPU form {@link MatMul#CPU_LANES} features and {@link MatMul#CPU_ROWS} rows per work-item.
+     * Dimension 0 over output features, 1 over the call's {@code dims[rowsAt]} rows: in
+     * {@link MatMul#TX}×{@link MatMul#TY} work-groups, or for the CPU form {@link MatMul#CPU_LANES} features and
+     * {@link MatMul#CPU_ROWS} rows per work-item.
      */
-    private void gridMatMul(String graph, String task, int rowCount, int out) {
-        WorkerGrid grid;
-        if (cpuForms) {
-            grid = new WorkerGrid2D(MatMul.cpuGlobalX(out), (rowCount + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS);
-            grid.setLocalWork(MatMul.CPU_LOCAL, 1, 1);
-        } else {
-            grid = new WorkerGrid2D(MatMul.globalX(out), MatMul.globalY(rowCount));
-            grid.setLocalWork(MatMul.TX, MatMul.TY, 1);
-        }
+    private void gridMatMul(String graph, String task, int rowsAt, int out) {
+        WorkerGrid grid = new WorkerGrid2D(1, 1);
         grids.addWorkerGrid(graph + "." + task, grid);
+        gridSizes.add(dims -> {
+            int rows = Math.max(dims.get(rowsAt), 1);
+            if (cpuForms) {
+                grid.setGlobalWork(MatMul.cpuGlobalX(out), (rows + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS, 1);
+                grid.setLocalWork(MatMul.CPU_LOCAL, 1, 1);
+            } else {
+                grid.setGlobalWork(MatMul.globalX(out), MatMul.globalY(rows), 1);
+                grid.setLocalWork(MatMul.TX, MatMul.TY, 1);
+            }
+        });
+    }
+
+    private void sizeGrids(IntArray dims) {
+        gridSizes.forEach(size -> size.accept(dims));
     }
 
     private static int roundUp(int n, int multiple) {
@@ -412,28 +463,60 @@ final class ForwardPlan implements AutoCloseable {
     }
 
     /**
-     * Runs the graphs in order on a batch of this plan's shape, or a smaller batch of its grid (padded).
+     * Runs the graphs in order on a batch of images of gridH × gridW patches, which the capacity must hold.
      *
      * @param profile null, or a list that receives one profile per graph
      * @param trace   receives the intermediates when the plan traces
      */
-    Output run(Tensor input, List<DeviceProfile> profile, Trace trace) {
-        // a smaller batch runs padded with zero images (their outputs are dropped)
+    Output run(Tensor input, int gridH, int gridW, List<DeviceProfile> profile, Trace trace) {
+        shape(input.dim(0), gridH, gridW);
         FloatArrays.copy(input.data(), pixels, input.size());
-        for (int i = input.size(); i < pixels.getSize(); i++) {
-            pixels.set(i, 0f);
-        }
         return runGraphs(profile, trace);
     }
 
     /**
-     * One execution on zero images, its outputs dropped: it moves the weights and launches every kernel once, on the
-     * grids of a real call (drivers specialise a kernel's code for its launch: PoCL by work-group size and by whether
-     * the grid is under 65535 work-items wide, so a smaller warm-up grid would leave code to generate).
+     * One execution on zero images of the given shape, its outputs dropped: it moves the weights and launches every
+     * kernel once, on the grids of a real call (drivers specialise a kernel's code for its launch: PoCL by work-group
+     * size and by whether the grid is under 65535 work-items wide, so a smaller warm-up grid would leave code to
+     * generate).
      */
-    void warmUp() {
+    void warmUp(int batch, int gridH, int gridW) {
+        shape(batch, gridH, gridW);
         pixels.init(0f);
         runGraphs(null, null);
+    }
+
+    /** Whether the plan has run (a call or the warm-up). */
+    boolean hasRun() {
+        return batch > 0;
+    }
+
+    /** Sets the call's sizes, position table and grids, if the shape differs from the last call's. */
+    private void shape(int batch, int gridH, int gridW) {
+        if (!capacity.holds(batch, gridH * gridW)) {
+            throw new IllegalStateException("a plan for " + capacity + " cannot run " + batch + " images of "
+                    + gridH + "x" + gridW + " patches");
+        }
+        if (batch == this.batch && gridH == this.gridH && gridW == this.gridW) {
+            return;
+        }
+        for (IntArray dims : List.of(embedDims, blockDims, headDims)) {
+            Dims.set(dims, batch, gridH, gridW, c.patchSize(), c.numPrefixTokens());
+        }
+        if (gridH != this.gridH || gridW != this.gridW) {
+            Tensor pos = model.posEmbed(gridH, gridW);
+            FloatArrays.copy(pos.data(), tokenAdd, pos.size());
+            int classRows = c.numPrefixTokens() * c.embedDim();
+            for (int j = 0; j < classRows; j++) {
+                tokenAdd.set(j, model.weights().clsToken().get(j) + tokenAdd.get(j));
+            }
+        }
+        if (!fixedGrids) {
+            sizeGrids(embedDims);
+        }
+        this.batch = batch;
+        this.gridH = gridH;
+        this.gridW = gridW;
     }
 
     private Output runGraphs(List<DeviceProfile> profile, Trace trace) {
@@ -446,28 +529,32 @@ final class ForwardPlan implements AutoCloseable {
             }
             profilerOn = wantProfile;
         }
+        int d = c.embedDim();
+        int tokens = embedDims.get(Dims.TOKENS);
+        int rows = embedDims.get(Dims.TOKEN_ROWS);
+        boolean traced = capacity.trace() && trace != null;
         // the block graph reuses x and probs for every block, so a traced block is copied before the next runs
         execute(0, profile);
-        if (key.trace()) {
-            trace.embed(() -> FloatArrays.toHeap(x));
+        if (traced) {
+            trace.embed(() -> FloatArrays.toHeap(x, rows * d));
         }
         for (int i = 0; i < c.depth(); i++) {
-            layer.set(0, i);
+            blockDims.set(Dims.LAYER, i);
             execute(1, profile);
-            if (key.trace()) {
-                int d = c.embedDim();
-                trace.blockQk(i, () -> Trace.splitHeads(FloatArrays.toHeap(qkvOut), 3 * d, 0, key.batch(), tokens,
-                        c.numHeads(), c.headDim()), () -> Trace.splitHeads(FloatArrays.toHeap(qkvOut), 3 * d, d,
-                        key.batch(), tokens, c.numHeads(), c.headDim()));
-                trace.blockAttn(i, () -> FloatArrays.toHeap(probs));
-                trace.blockOut(i, () -> FloatArrays.toHeap(blockOut));
+            if (traced) {
+                Supplier<float[]> qkvRows = () -> FloatArrays.toHeap(qkvOut, rows * 3 * d);
+                trace.blockQk(i,
+                        () -> Trace.splitHeads(qkvRows.get(), 3 * d, 0, batch, tokens, c.numHeads(), c.headDim()),
+                        () -> Trace.splitHeads(qkvRows.get(), 3 * d, d, batch, tokens, c.numHeads(), c.headDim()));
+                trace.blockAttn(i, () -> FloatArrays.toHeap(probs, batch * c.numHeads() * tokens * tokens));
+                trace.blockOut(i, () -> FloatArrays.toHeap(blockOut, rows * d));
             }
         }
         execute(2, profile);
-        if (key.trace() && normed != null) {
-            trace.tokensNormed(() -> FloatArrays.toHeap(normed));
+        if (traced && normed != null) {
+            trace.tokensNormed(() -> FloatArrays.toHeap(normed, rows * d));
         }
-        return new Output(FloatArrays.toHeap(logits), FloatArrays.toHeap(preLogits));
+        return new Output(FloatArrays.toHeap(logits, batch * c.numClasses()), FloatArrays.toHeap(preLogits, batch * d));
     }
 
     private void execute(int graph, List<DeviceProfile> profile) {

@@ -12,7 +12,6 @@ import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.tensor.Tensor;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Optional;
@@ -23,25 +22,23 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
  * (see {@link ForwardPlan} for the task graphs). It computes the same function as the reference engine, in
  * float32 on the device (with {@code precision=fp16}, from half-precision weight matrices).
  *
- * <p>The weights are converted to TornadoVM arrays once. Each input shape (batch, patch grid), with or without a
- * trace, gets its own execution plan, built and JIT-compiled on first use and reused afterwards; a smaller batch
- * without a trace runs, padded with zero images, on a cached plan of the same grid and a larger batch (so the
- * last partial batch of {@code classify} compiles nothing). The engine keeps the {@value #MAX_PLANS} most
- * recently used plans (each holds a device copy of the weights) and releases older ones. {@link #warmUp} does a
- * shape's compilation and the weights' upload before the first image. Calls are serialised: one engine drives one
- * device queue.
+ * <p>The weights are converted to TornadoVM arrays once. The engine holds one execution plan for calls without a
+ * trace and one for traced calls, each built and JIT-compiled on first use; a plan runs every batch and image size
+ * its buffers hold ({@link ForwardPlan.Capacity}), at the call's own size (so the last partial batch of
+ * {@code classify} compiles nothing and runs no padding). A call that does not fit replaces the plan by one that
+ * holds both shapes (the old one is released first): so the weights are on the device once per plan, whatever the
+ * shapes. {@link #warmUp} does the compilation and the weights' upload before the first image. Calls are
+ * serialised: one engine drives one device queue.
  */
 public final class TornadoEngine implements InferenceEngine {
-
-    /** Plans kept per engine; each holds the weights on the device. */
-    static final int MAX_PLANS = 3;
 
     private final ViTModel model;
     private final ViTConfig c;
     private final DeviceWeights weights;
     private final TornadoDevice device;
     private final TornadoSettings settings;
-    private final LinkedHashMap<ForwardPlan.Key, ForwardPlan> plans = new LinkedHashMap<>(8, 0.75f, true);
+    /** The plans for calls without a trace ([0]) and with one ([1]); null until needed. */
+    private final ForwardPlan[] plans = new ForwardPlan[2];
     private boolean profiling;
     private DeviceProfile lastProfile;
     private boolean closed;
@@ -99,13 +96,9 @@ public final class TornadoEngine implements InferenceEngine {
         Trace trace = new Trace(request, c, batch, grid[0], grid[1]);
         trace.posEmbed(model.posEmbed(grid[0], grid[1]));
         long start = System.nanoTime();
-        ForwardPlan plan = plan(new ForwardPlan.Key(batch, grid[0], grid[1], !request.isNone()));
+        ForwardPlan plan = plan(!request.isNone(), batch, grid[0] * grid[1]);
         List<DeviceProfile> graphs = profile ? new ArrayList<>() : null;
-        ForwardPlan.Output out = plan.run(pixels, graphs, trace);
-        if (plan.key.batch() > batch) {
-            out = new ForwardPlan.Output(Arrays.copyOf(out.logits(), batch * c.numClasses()),
-                    Arrays.copyOf(out.preLogits(), batch * c.embedDim()));
-        }
+        ForwardPlan.Output out = plan.run(pixels, grid[0], grid[1], graphs, trace);
         long wall = System.nanoTime() - start;
         if (profile) {
             lastProfile = combine(plan.deviceName(), plan.compileNanos, wall, 1, graphs);
@@ -114,18 +107,18 @@ public final class TornadoEngine implements InferenceEngine {
     }
 
     /**
-     * Builds and compiles the plan for the shape, unless a cached plan serves it, and runs it once
+     * Builds and compiles a plan that holds the shape, unless the engine has one that has run, and runs it once
      * ({@link ForwardPlan#warmUp}): that first execution moves the weights to the device and, on PoCL, makes the
-     * OpenCL driver generate each kernel's work-group code (a second compilation step, at a kernel's first launch).
-     * Without it the first forward pass pays both.
+     * OpenCL driver generate each kernel's work-group code (a second compilation step, at a kernel's first launch,
+     * for each work-group size and grid class). Without it the first forward pass pays both.
      */
     @Override
     public synchronized void warmUp(int batch, int height, int width) {
         checkOpen();
         int[] grid = Inputs.check(c, batch, height, width, false, false);
-        ForwardPlan.Key key = new ForwardPlan.Key(batch, grid[0], grid[1], false);
-        if (cached(key) == null) { // a cached plan has run already
-            plan(key).warmUp();
+        ForwardPlan plan = plan(false, batch, grid[0] * grid[1]);
+        if (!plan.hasRun()) {
+            plan.warmUp(batch, grid[0], grid[1]);
         }
     }
 
@@ -135,38 +128,25 @@ public final class TornadoEngine implements InferenceEngine {
         }
     }
 
-    /** The plan for a shape: cached ({@link #cached}), or built and compiled now (evicting the least recently used). */
-    private ForwardPlan plan(ForwardPlan.Key key) {
-        ForwardPlan plan = cached(key);
-        if (plan == null) {
-            while (plans.size() >= MAX_PLANS) {
-                var eldest = plans.entrySet().iterator().next();
-                plans.remove(eldest.getKey());
-                eldest.getValue().close();
-            }
-            plan = new ForwardPlan(model, weights, key, device, settings);
-            compiled++;
-            plans.put(key, plan);
-        }
-        return plan;
-    }
-
     /**
-     * The cached plan for a shape, or without a trace, the cached plan of the same grid with the smallest larger
-     * batch (the input is padded); or null.
+     * The plan for traced or untraced calls, if it holds the shape; else a plan that holds both its shapes and this
+     * one, built and compiled now after the old plan has released the device memory.
      */
-    private ForwardPlan cached(ForwardPlan.Key key) {
-        ForwardPlan plan = plans.get(key);
-        if (plan == null && !key.trace()) {
-            plan = plans.values().stream()
-                    .filter(p -> !p.key.trace() && p.key.gridH() == key.gridH() && p.key.gridW() == key.gridW()
-                            && p.key.batch() > key.batch())
-                    .min(java.util.Comparator.comparingInt(p -> p.key.batch())).orElse(null);
-            if (plan != null) {
-                plans.get(plan.key); // most recently used
-            }
+    private ForwardPlan plan(boolean trace, int batch, int patches) {
+        int slot = trace ? 1 : 0;
+        ForwardPlan plan = plans[slot];
+        if (plan != null && plan.capacity.holds(batch, patches)) {
+            return plan;
         }
-        return plan;
+        ForwardPlan.Capacity capacity = plan == null ? ForwardPlan.Capacity.of(batch, patches, trace)
+                : plan.capacity.grownFor(batch, patches);
+        if (plan != null) {
+            plans[slot] = null;
+            plan.close();
+        }
+        plans[slot] = new ForwardPlan(model, weights, capacity, device, settings);
+        compiled++;
+        return plans[slot];
     }
 
     /** Plans built (and JIT-compiled) so far. */
@@ -258,14 +238,16 @@ public final class TornadoEngine implements InferenceEngine {
         }
         closed = true;
         VitException failure = null;
-        for (ForwardPlan plan : plans.values()) {
+        for (int i = 0; i < plans.length; i++) {
             try {
-                plan.close();
+                if (plans[i] != null) {
+                    plans[i].close();
+                }
             } catch (VitException e) {
                 failure = e;
             }
+            plans[i] = null;
         }
-        plans.clear();
         if (failure != null) {
             throw failure;
         }

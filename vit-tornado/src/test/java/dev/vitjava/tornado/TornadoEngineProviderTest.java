@@ -9,6 +9,7 @@ import dev.vitjava.engine.DeviceProfile;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.EngineProvider;
 import dev.vitjava.engine.InferenceEngine;
+import dev.vitjava.engine.ReferenceEngine;
 import dev.vitjava.model.RandomWeights;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTConfig.GlobalPool;
@@ -24,6 +25,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Discovery through the service loader, the device list and selection, and the profiler. */
 class TornadoEngineProviderTest {
@@ -56,20 +59,45 @@ class TornadoEngineProviderTest {
         return EngineOptions.defaults().with(TornadoEngineProvider.DEVICE, id);
     }
 
-    /** classify's last partial batch: a smaller batch runs padded on the larger batch's plan, compiling nothing. */
-    @Test
-    void aSmallerBatchRunsPaddedOnTheCompiledPlan() {
-        ViTModel model = tinyModel();
-        Tensor three = RandomWeights.pixels(5, 3, 3, 8, 8);
-        Tensor one = Tensor.of(java.util.Arrays.copyOf(three.toArray(), 3 * 8 * 8), 1, 3, 8, 8);
-        try (TornadoEngine engine = TornadoEngine.open(model, EngineOptions.defaults())) {
-            float[] all = engine.forward(three, false).logits().toArray();
-            Tensor single = engine.forward(one, false).logits();
+    /**
+     * One compiled plan runs every batch and image size its buffers hold, each at its own size, on the one copy of the
+     * weights it moved (classify's last partial batch; other image sizes, with the position embedding resampled); a
+     * call that does not fit replaces the plan by one that holds both. In both kernel forms, against the reference.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gpu", "cpu"})
+    void onePlanRunsEveryShapeItHoldsAndAShapeItDoesNotGrowsIt(String form) {
+        // one head of 16 dimensions: the smallest flashCpu takes
+        ViTConfig c = new ViTConfig(8, 8, 4, 3, 3, 16, 1, 1, 32, true, 1e-6, true, GlobalPool.TOKEN);
+        ViTModel model = new ViTModel(c, RandomWeights.create(c, 9));
+        ReferenceEngine reference = new ReferenceEngine(model);
+        try (TornadoEngine engine = TornadoEngine.open(model, EngineOptions.defaults().with("kernels", form))) {
+            matchesTheReference(engine, reference, 3, 8, 8);
+            matchesTheReference(engine, reference, 1, 8, 8);
+            matchesTheReference(engine, reference, 2, 4, 8); // 1x2 patches
+            matchesTheReference(engine, reference, 3, 8, 8);
             assertThat(engine.plansCompiled()).isEqualTo(1);
-            assertThat(single.shape()).containsExactly(1, 3);
-            for (int k = 0; k < 3; k++) {
-                assertThat(single.get(k)).isEqualTo(all[k]);
-            }
+            // 3x3 patches: a plan for up to 3 images of up to 9 patches, 18 in all
+            matchesTheReference(engine, reference, 2, 12, 12);
+            matchesTheReference(engine, reference, 3, 4, 8);
+            matchesTheReference(engine, reference, 1, 8, 8);
+            assertThat(engine.plansCompiled()).isEqualTo(2);
+            matchesTheReference(engine, reference, 3, 12, 12); // 27 patches in all
+            assertThat(engine.plansCompiled()).isEqualTo(3);
+            matchesTheReference(engine, reference, 5, 8, 4); // 5 images
+            assertThat(engine.plansCompiled()).isEqualTo(4);
+        }
+    }
+
+    private static void matchesTheReference(TornadoEngine engine, ReferenceEngine reference, int batch, int height,
+            int width) {
+        Tensor pixels = RandomWeights.pixels(batch * 100 + height * 10 + width, batch, 3, height, width);
+        float[] expected = reference.forward(pixels, false).logits().toArray();
+        Tensor logits = engine.forward(pixels, false).logits();
+        assertThat(logits.shape()).containsExactly(batch, 3);
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(logits.get(i)).as("%d images of %dx%d, logit %d", batch, height, width, i)
+                    .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-5f));
         }
     }
 
@@ -82,7 +110,8 @@ class TornadoEngineProviderTest {
     void theWarmUpCompilesAndMovesTheWeightsBeforeTheFirstImage() {
         ViTModel model = tinyModel();
         Tensor pixels = RandomWeights.pixels(7, 2, 3, 8, 8);
-        long pixelBytes = 2L * 3 * 8 * 8 * Float.BYTES;
+        // the pixels and the table of positions (plus the class token) of 5 tokens of 16
+        long inputBytes = (2L * 3 * 8 * 8 + 5 * 16) * Float.BYTES;
         float[] expected;
         try (TornadoEngine cold = TornadoEngine.open(model, EngineOptions.defaults())) {
             cold.setProfiling(true);
@@ -97,7 +126,7 @@ class TornadoEngineProviderTest {
             warm.setProfiling(true);
             float[] logits = warm.forward(pixels, false).logits().toArray();
             DeviceProfile first = warm.lastProfile().orElseThrow();
-            assertThat(first.bytesIn()).isBetween(pixelBytes, pixelBytes + 64L * (first.kernels().size() + 1));
+            assertThat(first.bytesIn()).isBetween(inputBytes, inputBytes + 64L * (first.kernels().size() + 1));
             assertThat(warm.plansCompiled()).isEqualTo(1);
             assertThat(logits).containsExactly(expected); // the same kernels on the same data
             assertThatThrownBy(() -> warm.warmUp(1, 9, 8)).isInstanceOf(VitException.class)
@@ -112,7 +141,7 @@ class TornadoEngineProviderTest {
         ViTConfig c = new ViTConfig(8, 8, 4, 3, 3, 16, 1, 1, 32, true, 1e-6, true, GlobalPool.TOKEN);
         ViTModel model = new ViTModel(c, RandomWeights.create(c, 5));
         Tensor pixels = RandomWeights.pixels(11, 3, 3, 8, 8);
-        float[] reference = new dev.vitjava.engine.ReferenceEngine(model).forward(pixels, false).logits().toArray();
+        float[] reference = new ReferenceEngine(model).forward(pixels, false).logits().toArray();
         for (String form : List.of("gpu", "cpu")) {
             try (TornadoEngine engine = TornadoEngine.open(model, EngineOptions.defaults().with("kernels", form))) {
                 DeviceProfile p = engine.profileDevice(pixels, 1, 1);
@@ -213,10 +242,11 @@ class TornadoEngineProviderTest {
             assertThat(p.kernelNanos()).isPositive();
             assertThat(p.copyInNanos()).isPositive();
             assertThat(p.copyOutNanos()).isPositive();
-            // steady state: only the pixels go in (2·3·8·8 floats), only logits and pre-logits come out; TornadoVM
-            // counts each array's 16-byte header and each kernel's argument block (24 bytes) as copied too
-            long pixelBytes = 2L * 3 * 8 * 8 * Float.BYTES;
-            assertThat(p.bytesIn()).isBetween(pixelBytes, pixelBytes + 64L * (p.kernels().size() + 1));
+            // steady state: only the pixels (2·3·8·8 floats), the position table (5 tokens of 16) and the call's
+            // sizes go in, only logits and pre-logits come out; TornadoVM counts each array's 16-byte header and each
+            // kernel's argument block (24 bytes) as copied too
+            long inputBytes = (2L * 3 * 8 * 8 + 5 * 16) * Float.BYTES;
+            assertThat(p.bytesIn()).isBetween(inputBytes, inputBytes + 64L * (p.kernels().size() + 1));
             long outBytes = (2L * 3 + 2L * 16) * Float.BYTES;
             assertThat(p.bytesOut()).isBetween(outBytes, outBytes + 64L);
             assertThat(p.kernels()).extracting(DeviceProfile.Kernel::name).containsExactly("embed.im2col",

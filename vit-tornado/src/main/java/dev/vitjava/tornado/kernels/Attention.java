@@ -3,6 +3,7 @@ package dev.vitjava.tornado.kernels;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.collections.VectorFloat8;
 import uk.ac.manchester.tornado.api.types.vectors.Float8;
 
@@ -19,7 +20,8 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
  * output projection; probs is (batch, heads, tokens, tokens), the row of each query normalised to 1. The
  * probabilities double as the work-item's score buffer, so they are always written: the engine keeps one scratch
  * buffer for all blocks, or one per block (copied back) when a trace is asked for. Launch with
- * {@code batch × heads × tokens} work-items, rounded up to the local size.
+ * {@code batch × heads × tokens} work-items, rounded up to the local size. The batch and the token count come from
+ * the call's {@link Dims}; heads, head size and scale, the model's, are arguments.
  */
 public final class Attention {
 
@@ -46,11 +48,15 @@ public final class Attention {
      * in registers. qkv and out as for {@link #attention}; headDim at most {@link #MAX_HEAD_DIM}. Launch with
      * {@link #flashGlobal} work-items and a local size of {@link #BQ}.
      */
-    public static void flash(KernelContext ctx, FloatArray qkv, FloatArray out, int batch, int tokens, int heads,
-            int headDim, float scale) {
+    public static void flash(KernelContext ctx, FloatArray qkv, FloatArray out, IntArray dims, int heads, int headDim,
+            float scale) {
+        int batch = dims.get(Dims.BATCH);
+        int tokens = dims.get(Dims.TOKENS);
         int blocks = (tokens + BQ - 1) / BQ;
         int g = ctx.groupIdx;
-        int n = g / (heads * blocks);
+        // a group past the batch (a grid sized for a larger call) reads the last image and stores nothing; it still
+        // meets every barrier
+        int n = Math.min(g / (heads * blocks), batch - 1);
         int h = (g / blocks) % heads;
         int i = (g % blocks) * BQ + ctx.localIdx;
         int dim = heads * headDim;
@@ -61,7 +67,7 @@ public final class Attention {
         float[] q = new float[MAX_HEAD_DIM];
         float[] acc = new float[MAX_HEAD_DIM];
         float[] s = new float[BKV];
-        boolean valid = i < tokens;
+        boolean valid = i < tokens && g < batch * heads * blocks;
         int q0 = rowBase + i * stride + h * headDim;
         for (int e = 0; e < headDim; e++) {
             q[e] = valid ? qkv.get(q0 + e) : 0.0f;
@@ -134,8 +140,10 @@ public final class Attention {
      * {@link MatMul#VECTORS}). Needs {@link #cpuHandles}(headDim). Launch with batch × heads × tokens work-items,
      * rounded up to the local size {@link #CPU_LOCAL}.
      */
-    public static void flashCpu(KernelContext ctx, VectorFloat8 qkv, FloatArray out, int batch, int tokens, int heads,
+    public static void flashCpu(KernelContext ctx, VectorFloat8 qkv, FloatArray out, IntArray dims, int heads,
             int headDim, float scale) {
+        int batch = dims.get(Dims.BATCH);
+        int tokens = dims.get(Dims.TOKENS);
         int gid = ctx.globalIdx;
         if (gid < batch * heads * tokens) {
             int i = gid % tokens;
@@ -221,8 +229,10 @@ public final class Attention {
         }
     }
 
-    public static void attention(KernelContext ctx, FloatArray qkv, FloatArray probs, FloatArray out, int batch,
-            int tokens, int heads, int headDim, float scale) {
+    public static void attention(KernelContext ctx, FloatArray qkv, FloatArray probs, FloatArray out, IntArray dims,
+            int heads, int headDim, float scale) {
+        int batch = dims.get(Dims.BATCH);
+        int tokens = dims.get(Dims.TOKENS);
         int gid = ctx.globalIdx;
         if (gid < batch * heads * tokens) {
             int i = gid % tokens;

@@ -22,12 +22,13 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
  * needs to divide the tiles. Every product accumulates in float32, also for half-precision weights.
  *
  * <p>One kernel serves every linear layer of every block: the weights of all blocks lie concatenated in one array
- * and {@code layer[0]} (on the device, set before each block) selects the block's slice, so a model compiles each
- * task once, whatever its depth. The sizes and the epilogue come in a small array on the device ({@link #shape}),
- * not as int arguments: TornadoVM bakes the values of scalar arguments into the kernel it generates, so every
- * linear layer of a plan (and of every other plan) would be a program of its own; with the sizes in an array,
- * TornadoVM generates the same source for all of them and the OpenCL driver's program cache builds it once (on
- * PoCL, 40-80 ms for each later task instead of 170-230). Launch with {@link #globalX}×{@link #globalY} work-items and a
+ * and {@code dims[LAYER]} (on the device, set before each block) selects the block's slice, so a model compiles each
+ * task once, whatever its depth. The sizes and the epilogue come in small arrays on the device (the layer's
+ * {@link #shape}, the call's {@link Dims}), not as int arguments: TornadoVM bakes the values of scalar arguments
+ * into the kernel it generates, so every linear layer of a plan would be a program of its own, and every batch size
+ * a plan of its own; with the sizes in arrays, TornadoVM generates the same source for all of them, the OpenCL
+ * driver's program cache builds it once (on PoCL, 40-80 ms for each later task instead of 170-230), and one plan
+ * runs every shape. Launch with {@link #globalX}×{@link #globalY} work-items and a
  * TX×TY local size.
  */
 public final class MatMul {
@@ -59,25 +60,31 @@ public final class MatMul {
      */
     public static final int EMBED = 4;
 
-    /** Where the sizes lie in a {@link #shape} array. */
+    /** Where the sizes lie in a {@link #shape} array; ROWS holds which of the call's row counts ({@link Dims}) applies. */
     private static final int ROWS = 0;
     private static final int OUT = 1;
     private static final int IN = 2;
     private static final int EPILOGUE = 3;
-    private static final int PATCHES = 4;
-    private static final int PREFIX = 5;
+    private static final int PREFIX = 4;
 
     private MatMul() {
     }
 
-    /** The shape argument of a linear kernel: x is (rows, in), W (out, in), with an epilogue other than EMBED. */
-    public static IntArray shape(int rows, int out, int in, int epilogue) {
-        return IntArray.fromElements(rows, out, in, epilogue, 0, 0);
+    /**
+     * The shape argument of a linear kernel: x is (rows, in), W (out, in), with an epilogue other than EMBED; the
+     * row count is the call's {@code dims[rowsAt]} ({@link Dims#TOKEN_ROWS} in the blocks, {@link Dims#BATCH} in the
+     * head).
+     */
+    public static IntArray shape(int rowsAt, int out, int in, int epilogue) {
+        return IntArray.fromElements(rowsAt, out, in, epilogue, 0);
     }
 
-    /** The shape argument of the patch embedding ({@link #EMBED}): x is (batch·patches, in), W (out, in). */
-    public static IntArray embedShape(int rows, int out, int in, int patches, int prefix) {
-        return IntArray.fromElements(rows, out, in, EMBED, patches, prefix);
+    /**
+     * The shape argument of the patch embedding ({@link #EMBED}): x is (batch·patches, in), W (out, in), and each
+     * image's sequence starts with {@code prefix} tokens.
+     */
+    public static IntArray embedShape(int out, int in, int prefix) {
+        return IntArray.fromElements(Dims.PATCH_ROWS, out, in, EMBED, prefix);
     }
 
     /** Work-items along dimension 0 for {@code out} features. */
@@ -91,14 +98,14 @@ public final class MatMul {
     }
 
     /**
-     * y = epilogue(x Wᵀ + b) with W and b the {@code layer[0]}-th slices of w and bias, sizes and epilogue from
-     * {@code shape}: {@link #BIAS} as is, {@link #GELU} the exact GELU of it, {@link #RESIDUAL} residual + it
+     * y = epilogue(x Wᵀ + b) with W and b the {@code dims[LAYER]}-th slices of w and bias, sizes and epilogue from
+     * {@code shape} and {@code dims}: {@link #BIAS} as is, {@link #GELU} the exact GELU of it, {@link #RESIDUAL} residual + it
      * (residual and y distinct buffers), {@link #EMBED} into the token sequence; with BIAS and GELU residual is not
      * read.
      */
     public static void linear(KernelContext ctx, FloatArray x, FloatArray w, FloatArray bias, FloatArray residual,
-            FloatArray y, IntArray layer, IntArray shape) {
-        int rows = shape.get(ROWS);
+            FloatArray y, IntArray dims, IntArray shape) {
+        int rows = dims.get(shape.get(ROWS));
         int out = shape.get(OUT);
         int in = shape.get(IN);
         int tx = ctx.localIdx;
@@ -106,7 +113,7 @@ public final class MatMul {
         int tid = ty * TX + tx;
         int row0 = ctx.groupIdy * BM;
         int col0 = ctx.groupIdx * BN;
-        int wBase = layer.get(0) * out * in;
+        int wBase = dims.get(Dims.LAYER) * out * in;
         float[] xs = ctx.allocateFloatLocalArray(BK * LM);
         float[] ws = ctx.allocateFloatLocalArray(BK * LN);
         // the 4×4 outputs as scalars, not a private array: TornadoVM's PTX backend keeps private arrays in local
@@ -148,7 +155,7 @@ public final class MatMul {
             }
             ctx.localBarrier();
         }
-        int biasBase = layer.get(0) * out;
+        int biasBase = dims.get(Dims.LAYER) * out;
         int r0 = row0 + ty;
         int r1 = r0 + TY;
         int r2 = r0 + 2 * TY;
@@ -157,22 +164,22 @@ public final class MatMul {
         int f1 = f0 + TX;
         int f2 = f0 + 2 * TX;
         int f3 = f0 + 3 * TX;
-        put(c00, bias, residual, y, shape, biasBase, r0, f0);
-        put(c01, bias, residual, y, shape, biasBase, r0, f1);
-        put(c02, bias, residual, y, shape, biasBase, r0, f2);
-        put(c03, bias, residual, y, shape, biasBase, r0, f3);
-        put(c10, bias, residual, y, shape, biasBase, r1, f0);
-        put(c11, bias, residual, y, shape, biasBase, r1, f1);
-        put(c12, bias, residual, y, shape, biasBase, r1, f2);
-        put(c13, bias, residual, y, shape, biasBase, r1, f3);
-        put(c20, bias, residual, y, shape, biasBase, r2, f0);
-        put(c21, bias, residual, y, shape, biasBase, r2, f1);
-        put(c22, bias, residual, y, shape, biasBase, r2, f2);
-        put(c23, bias, residual, y, shape, biasBase, r2, f3);
-        put(c30, bias, residual, y, shape, biasBase, r3, f0);
-        put(c31, bias, residual, y, shape, biasBase, r3, f1);
-        put(c32, bias, residual, y, shape, biasBase, r3, f2);
-        put(c33, bias, residual, y, shape, biasBase, r3, f3);
+        put(c00, bias, residual, y, dims, shape, biasBase, r0, f0);
+        put(c01, bias, residual, y, dims, shape, biasBase, r0, f1);
+        put(c02, bias, residual, y, dims, shape, biasBase, r0, f2);
+        put(c03, bias, residual, y, dims, shape, biasBase, r0, f3);
+        put(c10, bias, residual, y, dims, shape, biasBase, r1, f0);
+        put(c11, bias, residual, y, dims, shape, biasBase, r1, f1);
+        put(c12, bias, residual, y, dims, shape, biasBase, r1, f2);
+        put(c13, bias, residual, y, dims, shape, biasBase, r1, f3);
+        put(c20, bias, residual, y, dims, shape, biasBase, r2, f0);
+        put(c21, bias, residual, y, dims, shape, biasBase, r2, f1);
+        put(c22, bias, residual, y, dims, shape, biasBase, r2, f2);
+        put(c23, bias, residual, y, dims, shape, biasBase, r2, f3);
+        put(c30, bias, residual, y, dims, shape, biasBase, r3, f0);
+        put(c31, bias, residual, y, dims, shape, biasBase, r3, f1);
+        put(c32, bias, residual, y, dims, shape, biasBase, r3, f2);
+        put(c33, bias, residual, y, dims, shape, biasBase, r3, f3);
     }
 
     /** Rows per work-item of {@link #linearCpu}. */
@@ -215,15 +222,15 @@ public final class MatMul {
      * work-items and a CPU_LOCAL × 1 local size.
      */
     public static void linearCpu(KernelContext ctx, FloatArray x, VectorFloat8 wt, FloatArray bias,
-            FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray layer, IntArray shape) {
-        int rows = shape.get(ROWS);
+            FloatArray residual, FloatArray y, VectorFloat8 y8, IntArray dims, IntArray shape) {
+        int rows = dims.get(shape.get(ROWS));
         int out = shape.get(OUT);
         int in = shape.get(IN);
         int vectors = cpuVectors(out);
         int v = ctx.globalIdx;
         if (v < vectors) {
             int row0 = ctx.globalIdy * CPU_ROWS;
-            int wBase = (layer.get(0) * vectors + v) * in;
+            int wBase = (dims.get(Dims.LAYER) * vectors + v) * in;
             // rows past the end read the last row (their results are not stored): no test in the k loop
             int x0 = Math.min(row0, rows - 1) * in;
             int x1 = Math.min(row0 + 1, rows - 1) * in;
@@ -252,7 +259,7 @@ public final class MatMul {
                 a6 = Float8.add(a6, Float8.mult(w, x.get(x6 + k)));
                 a7 = Float8.add(a7, Float8.mult(w, x.get(x7 + k)));
             }
-            int biasBase = layer.get(0) * out;
+            int biasBase = dims.get(Dims.LAYER) * out;
             int col0 = v * CPU_LANES;
             if (shape.get(EPILOGUE) == VECTORS) {
                 Float8 b = Vectors.load(bias, biasBase + col0);
@@ -273,7 +280,7 @@ public final class MatMul {
                 Vectors.store(c, a0, a1, a2, a3, a4, a5, a6, a7);
                 for (int i = 0; i < CPU_ROWS; i++) {
                     for (int j = 0; j < CPU_LANES; j++) {
-                        put(c[i * CPU_LANES + j], bias, residual, y, shape, biasBase, row0 + i, col0 + j);
+                        put(c[i * CPU_LANES + j], bias, residual, y, dims, shape, biasBase, row0 + i, col0 + j);
                     }
                 }
             }
@@ -285,8 +292,8 @@ public final class MatMul {
      * written out again: the weight type differs, and TornadoVM mis-addresses local arrays handed to a helper method.
      */
     public static void linearHalf(KernelContext ctx, FloatArray x, HalfFloatArray w, FloatArray bias,
-            FloatArray residual, FloatArray y, IntArray layer, IntArray shape) {
-        int rows = shape.get(ROWS);
+            FloatArray residual, FloatArray y, IntArray dims, IntArray shape) {
+        int rows = dims.get(shape.get(ROWS));
         int out = shape.get(OUT);
         int in = shape.get(IN);
         int tx = ctx.localIdx;
@@ -294,7 +301,7 @@ public final class MatMul {
         int tid = ty * TX + tx;
         int row0 = ctx.groupIdy * BM;
         int col0 = ctx.groupIdx * BN;
-        int wBase = layer.get(0) * out * in;
+        int wBase = dims.get(Dims.LAYER) * out * in;
         float[] xs = ctx.allocateFloatLocalArray(BK * LM);
         float[] ws = ctx.allocateFloatLocalArray(BK * LN);
         // the 4×4 outputs as scalars, not a private array: TornadoVM's PTX backend keeps private arrays in local
@@ -336,7 +343,7 @@ public final class MatMul {
             }
             ctx.localBarrier();
         }
-        int biasBase = layer.get(0) * out;
+        int biasBase = dims.get(Dims.LAYER) * out;
         int r0 = row0 + ty;
         int r1 = r0 + TY;
         int r2 = r0 + 2 * TY;
@@ -345,29 +352,29 @@ public final class MatMul {
         int f1 = f0 + TX;
         int f2 = f0 + 2 * TX;
         int f3 = f0 + 3 * TX;
-        put(c00, bias, residual, y, shape, biasBase, r0, f0);
-        put(c01, bias, residual, y, shape, biasBase, r0, f1);
-        put(c02, bias, residual, y, shape, biasBase, r0, f2);
-        put(c03, bias, residual, y, shape, biasBase, r0, f3);
-        put(c10, bias, residual, y, shape, biasBase, r1, f0);
-        put(c11, bias, residual, y, shape, biasBase, r1, f1);
-        put(c12, bias, residual, y, shape, biasBase, r1, f2);
-        put(c13, bias, residual, y, shape, biasBase, r1, f3);
-        put(c20, bias, residual, y, shape, biasBase, r2, f0);
-        put(c21, bias, residual, y, shape, biasBase, r2, f1);
-        put(c22, bias, residual, y, shape, biasBase, r2, f2);
-        put(c23, bias, residual, y, shape, biasBase, r2, f3);
-        put(c30, bias, residual, y, shape, biasBase, r3, f0);
-        put(c31, bias, residual, y, shape, biasBase, r3, f1);
-        put(c32, bias, residual, y, shape, biasBase, r3, f2);
-        put(c33, bias, residual, y, shape, biasBase, r3, f3);
+        put(c00, bias, residual, y, dims, shape, biasBase, r0, f0);
+        put(c01, bias, residual, y, dims, shape, biasBase, r0, f1);
+        put(c02, bias, residual, y, dims, shape, biasBase, r0, f2);
+        put(c03, bias, residual, y, dims, shape, biasBase, r0, f3);
+        put(c10, bias, residual, y, dims, shape, biasBase, r1, f0);
+        put(c11, bias, residual, y, dims, shape, biasBase, r1, f1);
+        put(c12, bias, residual, y, dims, shape, biasBase, r1, f2);
+        put(c13, bias, residual, y, dims, shape, biasBase, r1, f3);
+        put(c20, bias, residual, y, dims, shape, biasBase, r2, f0);
+        put(c21, bias, residual, y, dims, shape, biasBase, r2, f1);
+        put(c22, bias, residual, y, dims, shape, biasBase, r2, f2);
+        put(c23, bias, residual, y, dims, shape, biasBase, r2, f3);
+        put(c30, bias, residual, y, dims, shape, biasBase, r3, f0);
+        put(c31, bias, residual, y, dims, shape, biasBase, r3, f1);
+        put(c32, bias, residual, y, dims, shape, biasBase, r3, f2);
+        put(c33, bias, residual, y, dims, shape, biasBase, r3, f3);
     }
 
     /** Stores one output (row, col), if inside y: the bias, then the epilogue. */
-    private static void put(float acc, FloatArray bias, FloatArray residual, FloatArray y, IntArray shape,
-            int biasBase, int row, int col) {
+    private static void put(float acc, FloatArray bias, FloatArray residual, FloatArray y, IntArray dims,
+            IntArray shape, int biasBase, int row, int col) {
         int out = shape.get(OUT);
-        if (row < shape.get(ROWS) && col < out) {
+        if (row < dims.get(shape.get(ROWS)) && col < out) {
             float v = acc + bias.get(biasBase + col);
             int at = row * out + col;
             int epilogue = shape.get(EPILOGUE);
@@ -376,7 +383,7 @@ public final class MatMul {
             } else if (epilogue == RESIDUAL) {
                 v = residual.get(at) + v;
             } else if (epilogue == EMBED) {
-                int patches = shape.get(PATCHES);
+                int patches = dims.get(Dims.PATCHES);
                 int prefix = shape.get(PREFIX);
                 int token = prefix + row % patches;
                 int first = row / patches * (prefix + patches);

@@ -11,9 +11,10 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * <p>One work-group of {@link #LOCAL} work-items per row: each work-item sums a strided slice of the row, the
  * partial sums meet in local memory through a tree reduction with a barrier per level, and the same is done
  * again for the squared deviations (two passes, so no cancellation). The scale and shift are the
- * {@code layer[0]}-th slices of weight and bias (the blocks' norms lie concatenated). The sizes come in an array on
- * the device ({@link #shape}), for the reason {@link MatMul} gives: every norm of a plan is then one program. Launch
- * with {@code rows × LOCAL} work-items and a local size of {@code LOCAL}.
+ * {@code dims[LAYER]}-th slices of weight and bias (the blocks' norms lie concatenated). The sizes come in arrays on
+ * the device ({@link #shape}, {@link Dims}), for the reason {@link MatMul} gives: every norm of a plan is then one
+ * program, for every shape. Launch with {@code rows × LOCAL} work-items (or more: groups past the rows store
+ * nothing) and a local size of {@code LOCAL}.
  */
 public final class Norms {
 
@@ -24,21 +25,25 @@ public final class Norms {
     }
 
     /**
-     * The shape argument of {@link #layerNorm}: rows of {@code dim}, row r of x starting at r·{@code rowStride}
-     * (dim for a (rows, dim) matrix; tokens·dim to normalise only each image's class token), row r of y at r·dim.
+     * The shape argument of {@link #layerNorm}: the call's {@code dims[rowsAt]} rows of {@code dim}; row r of y at
+     * r·dim, row r of x at r·dim too, or with {@code classTokens} at r·tokens·dim (each image's class token only).
      */
-    public static IntArray shape(int dim, int rowStride) {
-        return IntArray.fromElements(dim, rowStride);
+    public static IntArray shape(int dim, int rowsAt, boolean classTokens) {
+        return IntArray.fromElements(dim, rowsAt, classTokens ? 1 : 0);
     }
 
     public static void layerNorm(KernelContext ctx, FloatArray x, FloatArray weight, FloatArray bias, FloatArray y,
-            IntArray layer, IntArray shape, float eps) {
+            IntArray dims, IntArray shape, float eps) {
         int dim = shape.get(0);
-        int row = ctx.groupIdx;
-        int p0 = layer.get(0) * dim;
+        int rows = dims.get(shape.get(1));
+        // a group past the rows (a grid sized for a larger call) reads the last row and stores nothing; it still
+        // meets every barrier
+        int row = Math.min(ctx.groupIdx, rows - 1);
+        int p0 = dims.get(Dims.LAYER) * dim;
         int lid = ctx.localIdx;
-        int base = row * shape.get(1);
+        int base = row * (shape.get(2) == 1 ? dims.get(Dims.TOKENS) * dim : dim);
         int out = row * dim;
+        boolean store = ctx.groupIdx < rows;
         float[] partial = ctx.allocateFloatLocalArray(LOCAL);
 
         float sum = 0.0f;
@@ -72,7 +77,7 @@ public final class Norms {
         }
         float inv = 1.0f / TornadoMath.sqrt(partial[0] / dim + eps);
 
-        for (int j = lid; j < dim; j += LOCAL) {
+        for (int j = lid; j < dim && store; j += LOCAL) {
             y.set(out + j, (x.get(base + j) - mean) * inv * weight.get(p0 + j) + bias.get(p0 + j));
         }
     }

@@ -65,7 +65,8 @@ class KernelsTest {
         FloatArray w = Device.random(random, 2 * out * in, 1f);
         FloatArray b = Device.random(random, 2 * out, 1f);
         FloatArray residual = Device.random(random, rows * out, 4f);
-        FloatArray y = runLinear(x, w, b, residual, rows * out, MatMul.shape(rows, out, in, epilogue), cpu);
+        FloatArray y = runLinear(x, w, b, residual, rows * out, MatMul.shape(Dims.TOKEN_ROWS, out, in, epilogue),
+                Dims.of(rows, 1, 1, 1, 0), cpu);
         double[] expected = linearExpected(x, w, b, 1, rows, out, in);
         for (int i = 0; i < expected.length; i++) {
             if (epilogue == MatMul.GELU) {
@@ -79,16 +80,17 @@ class KernelsTest {
 
     /**
      * Runs {@link MatMul#linear} (or, {@code cpu}, {@link MatMul#linearCpu} on W in its float8 layout) on the second
-     * of two layers' weights, so that the layer slicing is tested too, and returns y (ySize floats).
+     * of two layers' weights, so that the layer slicing is tested too, and returns y (ySize floats, then the rows the
+     * grid has past the call's, which must stay untouched: a grid sized for a larger call, as CUDA graphs keep,
+     * stores nothing there).
      */
     private static FloatArray runLinear(FloatArray x, FloatArray w, FloatArray b, FloatArray residual, int ySize,
-            IntArray shape, boolean cpu) {
-        int rows = shape.get(0);
+            IntArray shape, IntArray dims, boolean cpu) {
         int out = shape.get(1);
         int in = shape.get(2);
-        FloatArray y = new FloatArray(ySize);
-        IntArray layer = new IntArray(1);
-        layer.set(0, 1);
+        int gridRows = dims.get(shape.get(0)) + EXTRA_ROWS;
+        FloatArray y = untouched(ySize + EXTRA_ROWS * out);
+        dims.set(Dims.LAYER, 1);
         if (cpu) {
             // NaN in the padding: a kernel that let it into an output would fail
             FloatArray padded = new FloatArray(2 * in * MatMul.cpuVectors(out) * MatMul.CPU_LANES);
@@ -102,15 +104,33 @@ class KernelsTest {
             }
             VectorFloat8 wt = new VectorFloat8(padded);
             boolean vectors = shape.get(3) == MatMul.VECTORS;
-            VectorFloat8 y8 = new VectorFloat8(vectors ? ySize / MatMul.CPU_LANES : 1);
-            Device.run(Device.graph(x, wt, b, residual, layer, shape).task("t", MatMul::linearCpu,
-                    new KernelContext(), x, wt, b, residual, y, y8, layer, shape).transferToHost(
+            VectorFloat8 y8 = new VectorFloat8(untouched(vectors ? y.getSize() : MatMul.CPU_LANES));
+            Device.run(Device.graph(x, wt, b, residual, y, y8, dims, shape).task("t", MatMul::linearCpu,
+                    new KernelContext(), x, wt, b, residual, y, y8, dims, shape).transferToHost(
                     DataTransferMode.EVERY_EXECUTION, y8), Device.grid2D(MatMul.cpuGlobalX(out),
-                    (rows + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS, MatMul.CPU_LOCAL, 1), y);
-            return vectors ? y8.getArray() : y;
+                    (gridRows + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS, MatMul.CPU_LOCAL, 1), y);
+            return storedOnly(vectors ? y8.getArray() : y, ySize);
         }
-        Device.run(Device.graph(x, w, b, residual, layer, shape).task("t", MatMul::linear, new KernelContext(), x, w,
-                b, residual, y, layer, shape), matmulGrid(rows, out), y);
+        Device.run(Device.graph(x, w, b, residual, y, dims, shape).task("t", MatMul::linear, new KernelContext(), x, w,
+                b, residual, y, dims, shape), matmulGrid(gridRows, out), y);
+        return storedOnly(y, ySize);
+    }
+
+    /** Grid rows past the call's in the linear, norm and attention tests. */
+    private static final int EXTRA_ROWS = MatMul.BM;
+
+    /** An output buffer of NaNs (copy it in), which a kernel must overwrite where it stores and leave elsewhere. */
+    static FloatArray untouched(int n) {
+        FloatArray a = new FloatArray(n);
+        a.init(Float.NaN);
+        return a;
+    }
+
+    /** y, after checking that nothing past its first {@code stored} values was written. */
+    static FloatArray storedOnly(FloatArray y, int stored) {
+        for (int i = stored; i < y.getSize(); i++) {
+            assertThat(y.get(i)).as("output %d, past the call's", i).isNaN();
+        }
         return y;
     }
 
@@ -169,8 +189,8 @@ class KernelsTest {
         FloatArray w = Device.random(random, 2 * out * in, 1f);
         FloatArray b = Device.random(random, 2 * out, 1f);
         FloatArray table = Device.random(random, tokens * out, 1f);
-        FloatArray y = runLinear(x, w, b, table, batch * tokens * out,
-                MatMul.embedShape(batch * patches, out, in, patches, prefix), cpu);
+        FloatArray y = runLinear(x, w, b, table, batch * tokens * out, MatMul.embedShape(out, in, prefix),
+                Dims.of(batch, 1, patches, 1, prefix), cpu);
         double[] product = linearExpected(x, w, b, 1, batch * patches, out, in);
         double[] expected = new double[batch * tokens * out];
         for (int n = 0; n < batch; n++) {
@@ -195,11 +215,15 @@ class KernelsTest {
                 Arguments.of(50, 100), Arguments.of(7, 130), Arguments.of(4, 768), Arguments.of(2, 1000));
     }
 
-    /** LayerNorm of every row, and of rows three rows apart (a class token per image). */
+    /**
+     * LayerNorm of every row, and of rows three rows apart (the class token of images of three tokens); the grid has
+     * work-groups past the rows, which store nothing.
+     */
     @ParameterizedTest(name = "rows={0} dim={1}")
     @MethodSource("normShapes")
     void layerNorm(int rows, int dim) {
-        for (int stride : new int[] {dim, 3 * dim}) {
+        for (boolean classTokens : new boolean[] {false, true}) {
+            int stride = classTokens ? 3 * dim : dim;
             Random random = new Random(rows * 101 + dim + stride);
             FloatArray x = Device.random(random, rows * stride, 3f);
             for (int i = 0; i < x.getSize(); i++) {
@@ -207,13 +231,13 @@ class KernelsTest {
             }
             FloatArray w = Device.random(random, dim, 1.5f);
             FloatArray b = Device.random(random, dim, 1f);
-            FloatArray y = new FloatArray(rows * dim);
+            FloatArray y = untouched((rows + 2) * dim);
             float eps = 1e-6f;
-            IntArray layer = new IntArray(1);
-            layer.init(0);
-            IntArray shape = Norms.shape(dim, stride);
-            Device.run(Device.graph(x, w, b, layer, shape).task("t", Norms::layerNorm, new KernelContext(), x, w, b,
-                    y, layer, shape, eps), Device.grid1D(rows * Norms.LOCAL, Norms.LOCAL), y);
+            IntArray dims = classTokens ? Dims.of(rows, 1, 2, 1, 1) : Dims.of(rows, 1, 1, 1, 0);
+            IntArray shape = Norms.shape(dim, classTokens ? Dims.BATCH : Dims.TOKEN_ROWS, classTokens);
+            Device.run(Device.graph(x, w, b, y, dims, shape).task("t", Norms::layerNorm, new KernelContext(), x, w, b,
+                    y, dims, shape, eps), Device.grid1D((rows + 2) * Norms.LOCAL, Norms.LOCAL), y);
+            storedOnly(y, rows * dim);
             double[] expected = new double[rows * dim];
             for (int r = 0; r < rows; r++) {
                 double mean = 0;
@@ -293,11 +317,15 @@ class KernelsTest {
         Random random = new Random(batch * 1000 + tokens * 10 + heads + headDim);
         int dim = heads * headDim;
         FloatArray qkv = Device.random(random, batch * tokens * 3 * dim, 2.5f);
-        FloatArray probs = new FloatArray(batch * heads * tokens * tokens);
-        FloatArray out = new FloatArray(batch * tokens * dim);
+        FloatArray probs = untouched((batch + 1) * heads * tokens * tokens);
+        FloatArray out = untouched((batch + 1) * tokens * dim);
         float scale = (float) (1 / Math.sqrt(headDim));
-        Device.run(Device.graph(qkv).task("t", Attention::attention, new KernelContext(), qkv, probs, out, batch,
-                tokens, heads, headDim, scale), Device.grid1D(batch * heads * tokens, 32), probs, out);
+        IntArray dims = Dims.of(batch, 1, tokens, 1, 0);
+        // a grid for one image more than the call's
+        Device.run(Device.graph(qkv, probs, out, dims).task("t", Attention::attention, new KernelContext(), qkv, probs, out,
+                dims, heads, headDim, scale), Device.grid1D((batch + 1) * heads * tokens, 32), probs, out);
+        storedOnly(probs, batch * heads * tokens * tokens);
+        storedOnly(out, batch * tokens * dim);
         double[][] expected = attentionExpected(qkv, batch, tokens, heads, headDim);
         assertThat(Device.maxAbsDiff(probs, expected[0])).isLessThanOrEqualTo(1e-6);
         assertThat(Device.maxAbsDiff(out, expected[1])).isLessThanOrEqualTo(1e-5);
@@ -318,22 +346,27 @@ class KernelsTest {
         assertThat(maxFlashError(batch, tokens, heads, headDim, true)).isLessThanOrEqualTo(1e-5);
     }
 
-    /** Runs {@link Attention#flash} (or, {@code cpu}, {@link Attention#flashCpu}) and returns its largest error. */
+    /**
+     * Runs {@link Attention#flash} (or, {@code cpu}, {@link Attention#flashCpu}) on a grid for one image more than
+     * the call's, checks that nothing was stored past the call's, and returns its largest error.
+     */
     private static double maxFlashError(int batch, int tokens, int heads, int headDim, boolean cpu) {
         Random random = new Random(batch * 1000 + tokens * 10 + heads + headDim);
         int dim = heads * headDim;
         FloatArray qkv = Device.random(random, batch * tokens * 3 * dim, 2.5f);
-        FloatArray out = new FloatArray(batch * tokens * dim);
+        FloatArray out = untouched((batch + 1) * tokens * dim);
         float scale = (float) (1 / Math.sqrt(headDim));
+        IntArray dims = Dims.of(batch, 1, tokens, 1, 0);
         if (cpu) {
             VectorFloat8 qkv8 = new VectorFloat8(qkv);
-            Device.run(Device.graph(qkv8).task("t", Attention::flashCpu, new KernelContext(), qkv8, out, batch,
-                    tokens, heads, headDim, scale), Device.grid1D(batch * heads * tokens, Attention.CPU_LOCAL), out);
+            Device.run(Device.graph(qkv8, out, dims).task("t", Attention::flashCpu, new KernelContext(), qkv8, out, dims,
+                    heads, headDim, scale), Device.grid1D((batch + 1) * heads * tokens, Attention.CPU_LOCAL), out);
         } else {
-            Device.run(Device.graph(qkv).task("t", Attention::flash, new KernelContext(), qkv, out, batch, tokens,
-                    heads, headDim, scale), Device.grid1D(Attention.flashGlobal(batch, heads, tokens), Attention.BQ),
+            Device.run(Device.graph(qkv, out, dims).task("t", Attention::flash, new KernelContext(), qkv, out, dims, heads,
+                    headDim, scale), Device.grid1D(Attention.flashGlobal(batch + 1, heads, tokens), Attention.BQ),
                     out);
         }
+        storedOnly(out, batch * tokens * dim);
         return Device.maxAbsDiff(out, attentionExpected(qkv, batch, tokens, heads, headDim)[1]);
     }
 
@@ -351,8 +384,9 @@ class KernelsTest {
         FloatArray pixels = Device.random(new Random(5), batch * channels * height * width, 1f);
         int k = channels * patch * patch;
         FloatArray patches = new FloatArray(batch * gh * gw * k);
-        Device.run(Device.graph(pixels).task("t", Embedding::im2col, new KernelContext(), pixels, patches, batch,
-                channels, height, width, patch, gw, gh * gw), Device.grid1D(patches.getSize(), 128), patches);
+        IntArray dims = Dims.of(batch, gh, gw, patch, 0);
+        Device.run(Device.graph(pixels, dims).task("t", Embedding::im2col, new KernelContext(), pixels, patches, dims,
+                channels, patch), Device.grid1D(patches.getSize(), 128), patches);
         double[] expected = new double[patches.getSize()];
         for (int n = 0; n < batch; n++) {
             for (int py = 0; py < gh; py++) {
@@ -381,7 +415,8 @@ class KernelsTest {
         for (int avg = 0; avg <= 1; avg++) {
             for (int prefix = avg == 0 ? 1 : 0; prefix <= 1; prefix++) {
                 FloatArray pooled = new FloatArray(batch * dim);
-                Device.run(Device.graph(x).task("t", Embedding::pool, new KernelContext(), x, pooled, batch, tokens,
+                IntArray dims = Dims.of(batch, 1, tokens - prefix, 1, prefix);
+                Device.run(Device.graph(x, dims).task("t", Embedding::pool, new KernelContext(), x, pooled, dims,
                         prefix, dim, avg), Device.grid1D(pooled.getSize(), 32), pooled);
                 double[] expected = new double[batch * dim];
                 for (int n = 0; n < batch; n++) {
