@@ -11,7 +11,9 @@
 # Settings (environment): VIT_CHECK_ARCHS (default "vit_tiny_patch16_224 vit_base_patch16_224"),
 # VIT_CHECK_BATCHES ("1 32"), VIT_CHECK_PRECISIONS ("fp32 fp16"), VIT_CHECK_ITERS (10), VIT_CHECK_BENCH_LIMIT
 # (seconds one bench run may take, 150), VIT_CHECK_TESTS (1; 0 skips
-# the tests), VIT_CHECK_TEST_CLASSES (regex of test class names, '.*Tornado.*Test|.*BackendContractTest'), VIT_CHECK_BUDGET (seconds, 450:
+# the tests), VIT_CHECK_TEST_CLASSES (regex of test class names, '.*Tornado.*Test|.*BackendContractTest'),
+# VIT_CHECK_TILES (other --tiles to bench on the last arch at the largest batch, fp32, after everything else; default
+# "16x16x32,64x32 8x8x16,32x32 32x8x16,128x32"; empty: none), VIT_CHECK_BUDGET (seconds, 450:
 # every step is cut off at the budget's end, and steps that would start with under 20 s left are skipped and
 # reported so).
 set -uo pipefail
@@ -181,6 +183,15 @@ if [[ " $backend " == *" ptx "* ]] && grep -q -- '--cuda-graph' <<<"$bench_help"
   set -- $batches
   bench "$first_arch" "$1" fp32 --cuda-graph
   bench "$last_arch" "${!#}" fp32 --cuda-graph
+fi
+# other tile sizes for the GPU kernel forms (the defaults were measured on an H200 only)
+if grep -q -- '--tiles' <<<"$bench_help"; then
+  set -- $archs
+  last_arch=${!#}
+  set -- $batches
+  for tiles in ${VIT_CHECK_TILES-16x16x32,64x32 8x8x16,32x32 32x8x16,128x32}; do
+    bench "$last_arch" "${!#}" fp32 --tiles "$tiles"
+  done
 fi
 
 # ---- report ----

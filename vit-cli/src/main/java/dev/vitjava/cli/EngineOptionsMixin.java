@@ -56,6 +56,12 @@ final class EngineOptionsMixin {
                     + "device type) (default: auto).")
     String kernels;
 
+    @Option(names = "--tiles", paramLabel = "GXxGYxGK,QxKV",
+            description = "tornado: the gpu kernel forms' tile sizes: GEMM work-group (GX x GY work-items, 4x4 outputs"
+                    + " each) and step GK, flash attention's queries Q and staged keys KV per group (default: "
+                    + "16x16x16,64x32, halved where the device's work-group size or local memory is smaller).")
+    String tiles;
+
     @Option(names = "--device-memory", paramLabel = "SIZE",
             description = "tornado: TornadoVM's device heap, e.g. 16GB (default: TornadoVM's 4GB).")
     String deviceMemory;
@@ -125,7 +131,7 @@ final class EngineOptionsMixin {
         checkThreads();
         return provider().create(model, EngineOptions.defaults().withThreads(threads).with("device", device)
                 .with("precision", precision).with("device-memory", deviceMemory).with("kernels", kernels)
-                .with("fast-math", flag(fastMath)).with("cuda-graph", flag(cudaGraph))
+                .with("tiles", tiles).with("fast-math", flag(fastMath)).with("cuda-graph", flag(cudaGraph))
                 .with("print-kernels", flag(printKernels)).with("thread-info", flag(threadInfo)));
     }
 

@@ -11,6 +11,7 @@ import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTConfig.GlobalPool;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.tensor.Tensor;
+import java.util.List;
 import java.util.Map;
 import dev.vitjava.tornado.TornadoEngine;
 import dev.vitjava.tornado.TornadoEngineProvider;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.Test;
 /**
  * What only the tornado backend has, beyond the contract every backend meets ({@link BackendContractTest}): one
  * compiled plan for untraced calls and one for traced ones, each running every shape its buffers hold and grown for
- * one they do not; CUDA graphs on PTX.
+ * one they do not; tile sizes from the command line; CUDA graphs on PTX.
  */
 class TornadoPlanTest {
 
@@ -53,6 +54,31 @@ class TornadoPlanTest {
                 }
             }
         }
+    }
+
+    /**
+     * {@code --tiles} reaches the kernels from the command line: the gpu forms with small, non-square tiles give the
+     * shipped samples PyTorch's top-1 class; a malformed value is a one-line error.
+     */
+    @Test
+    void theCommandLineTakesTheTileSizes() throws java.io.IOException {
+        Cli r = Cli.run("classify", "--top-k", "1", "--format", "json", "--backend", "tornado", "--kernels", "gpu",
+                "--tiles", "8x4x8,16x8", ClassifyTest.SAMPLES.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode ref = ClassifyTest.reference();
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).isNotEmpty();
+        for (String line : lines) {
+            com.fasterxml.jackson.databind.JsonNode got = json.readTree(line);
+            String file = java.nio.file.Path.of(got.get("file").asText()).getFileName().toString();
+            assertThat(got.get("top").get(0).get("index").asInt()).as(file)
+                    .isEqualTo(ref.get(file).get("top3").get(0).get("index").asInt());
+        }
+        Cli bad = Cli.run("classify", "--backend", "tornado", "--tiles", "16x16", ClassifyTest.SAMPLES.toString());
+        assertThat(bad.exitCode()).isNotZero();
+        assertThat(bad.oneLineError()).as(bad.err()).isTrue();
+        assertThat(bad.err()).contains("tile sizes '16x16' are not GXxGYxGK,QxKV");
     }
 
     /**

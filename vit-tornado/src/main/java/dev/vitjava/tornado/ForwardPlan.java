@@ -13,6 +13,7 @@ import dev.vitjava.tornado.kernels.Dims;
 import dev.vitjava.tornado.kernels.Embedding;
 import dev.vitjava.tornado.kernels.MatMul;
 import dev.vitjava.tornado.kernels.Norms;
+import dev.vitjava.tornado.kernels.Tiles;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -184,8 +185,11 @@ final class ForwardPlan implements AutoCloseable {
     private boolean profilerOn;
     /** The kernels' CPU forms ({@link MatMul#linearCpu}, {@link Attention#flashCpu}), not the local-memory ones. */
     private final boolean cpuForms;
+    /** The local-memory forms' tile sizes. */
+    private final Tiles tiles;
 
-    ForwardPlan(ViTModel model, DeviceWeights w, Capacity capacity, TornadoDevice device, TornadoSettings settings) {
+    ForwardPlan(ViTModel model, DeviceWeights w, Capacity capacity, TornadoDevice device, TornadoSettings settings,
+            Tiles tiles) {
         this.capacity = capacity;
         this.model = model;
         this.c = model.config();
@@ -209,18 +213,27 @@ final class ForwardPlan implements AutoCloseable {
             throw new VitException("the tornado backend handles heads of up to " + Attention.MAX_HEAD_DIM
                     + " dimensions; this model's are " + c.headDim());
         }
+        this.cpuForms = w.cpuForms;
+        this.tiles = tiles;
         long maxGroup = TornadoDevices.maxWorkGroup(device);
-        int needed = Math.max(MatMul.TX * MatMul.TY, LOCAL_1D);
+        int needed = cpuForms ? LOCAL_1D : Math.max(LOCAL_1D, Math.max(tiles.gemmGroup(), tiles.flashQ()));
         if (maxGroup < needed) {
             throw new VitException("TornadoVM device " + TornadoDevices.name(device) + " allows work-groups of "
-                    + maxGroup + " work-items; the tornado backend needs " + needed);
+                    + maxGroup + " work-items; the tornado backend needs " + needed
+                    + (cpuForms ? "" : " with tile sizes " + tiles + " (--tiles)"));
+        }
+        long localNeeded = cpuForms ? 0 : Math.max(tiles.gemmLocalBytes(), tiles.flashLocalBytes(c.headDim()));
+        long local = TornadoDevices.localMemory(device);
+        if (local < localNeeded) {
+            throw new VitException("TornadoVM device " + TornadoDevices.name(device) + " has "
+                    + TornadoDevices.bytes(local) + " of local memory; tile sizes " + tiles + " need "
+                    + TornadoDevices.bytes(localNeeded) + ": choose smaller ones with --tiles");
         }
         boolean trace = capacity.trace();
         this.fixedGrids = settings.cudaGraph() && device.getTornadoVMBackend() == TornadoVMBackendType.PTX;
         float eps = (float) c.layerNormEps();
         String prefixName = "vit" + SERIAL.incrementAndGet() + "_";
         boolean half = w.precision == DeviceWeights.Precision.FP16;
-        this.cpuForms = w.cpuForms;
 
         pixels = new FloatArray(patchRowCount * k);
         FloatArray patchRows = new FloatArray(patchRowCount * k);
@@ -296,9 +309,10 @@ final class ForwardPlan implements AutoCloseable {
             block.task("attention", Attention::flashCpu, ctx, qkv8, attn, blockDims, heads, c.headDim(), scale);
             grid1D(g, "attention", queries, Attention.CPU_LOCAL);
         } else {
-            block.task("attention", Attention::flash, ctx, qkv, attn, blockDims, heads, c.headDim(), scale);
-            grid1D(g, "attention",
-                    dims -> Attention.flashGlobal(dims.get(Dims.BATCH), heads, dims.get(Dims.TOKENS)), Attention.BQ);
+            block.task("attention", Attention::flash, ctx, qkv, attn, blockDims, heads, c.headDim(), scale,
+                    tiles.flashQ(), tiles.flashKv());
+            grid1D(g, "attention", dims -> Attention.flashGlobal(dims.get(Dims.BATCH), heads, dims.get(Dims.TOKENS),
+                    tiles.flashQ()), tiles.flashQ());
         }
         linearTask(block, "proj", ctx, attn, w.proj, x, xMid, qkv8, blockDims, Dims.TOKEN_ROWS, MatMul.RESIDUAL,
                 half);
@@ -388,9 +402,11 @@ final class ForwardPlan implements AutoCloseable {
         if (cpuForms) {
             graph.task(name, MatMul::linearCpu, ctx, in, l.weight().cpu(), l.bias(), residual, y, y8, dims, shape);
         } else if (half) {
-            graph.task(name, MatMul::linearHalf, ctx, in, l.weight().f16(), l.bias(), residual, y, dims, shape);
+            graph.task(name, MatMul::linearHalf, ctx, in, l.weight().f16(), l.bias(), residual, y, dims, shape,
+                    tiles.gemmX(), tiles.gemmY(), tiles.gemmK());
         } else {
-            graph.task(name, MatMul::linear, ctx, in, l.weight().f32(), l.bias(), residual, y, dims, shape);
+            graph.task(name, MatMul::linear, ctx, in, l.weight().f32(), l.bias(), residual, y, dims, shape,
+                    tiles.gemmX(), tiles.gemmY(), tiles.gemmK());
         }
         gridMatMul(graph.getTaskGraphName(), name, rowsAt, l.out());
     }
@@ -436,7 +452,7 @@ final class ForwardPlan implements AutoCloseable {
 
     /**
      * Dimension 0 over output features, 1 over the call's {@code dims[rowsAt]} rows: in
-     * {@link MatMul#TX}×{@link MatMul#TY} work-groups, or for the CPU form {@link MatMul#CPU_LANES} features and
+     * {@link Tiles#gemmX}×{@link Tiles#gemmY} work-groups, or for the CPU form {@link MatMul#CPU_LANES} features and
      * {@link MatMul#CPU_ROWS} rows per work-item.
      */
     private void gridMatMul(String graph, String task, int rowsAt, int out) {
@@ -448,8 +464,8 @@ final class ForwardPlan implements AutoCloseable {
                 grid.setGlobalWork(MatMul.cpuGlobalX(out), (rows + MatMul.CPU_ROWS - 1) / MatMul.CPU_ROWS, 1);
                 grid.setLocalWork(MatMul.CPU_LOCAL, 1, 1);
             } else {
-                grid.setGlobalWork(MatMul.globalX(out), MatMul.globalY(rows), 1);
-                grid.setLocalWork(MatMul.TX, MatMul.TY, 1);
+                grid.setGlobalWork(MatMul.globalX(out, tiles), MatMul.globalY(rows, tiles), 1);
+                grid.setLocalWork(tiles.gemmX(), tiles.gemmY(), 1);
             }
         });
     }

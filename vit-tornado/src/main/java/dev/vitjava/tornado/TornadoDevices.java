@@ -135,6 +135,11 @@ final class TornadoDevices {
         return sizes == null || sizes.length == 0 ? Long.MAX_VALUE : sizes[0];
     }
 
+    /** Local memory per work-group, in bytes. */
+    static long localMemory(TornadoDevice device) {
+        return device.getDeviceLocalMemorySize();
+    }
+
     static String bytes(long v) {
         if (v < 1024) {
             return v + " B";

@@ -11,6 +11,7 @@ import dev.vitjava.engine.TraceRequest;
 import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.tensor.Tensor;
+import dev.vitjava.tornado.kernels.Tiles;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,6 +38,8 @@ public final class TornadoEngine implements InferenceEngine {
     private final DeviceWeights weights;
     private final TornadoDevice device;
     private final TornadoSettings settings;
+    /** The GPU kernel forms' tile sizes: the setting's, or the defaults fitted to the device's limits. */
+    private final Tiles tiles;
     /** The plans for calls without a trace ([0]) and with one ([1]); null until needed. */
     private final ForwardPlan[] plans = new ForwardPlan[2];
     private boolean profiling;
@@ -56,6 +59,8 @@ public final class TornadoEngine implements InferenceEngine {
         }
         this.weights = new DeviceWeights(model, settings.precision(),
                 settings.kernels().cpuForms(TornadoDevices.isCpu(device), settings.precision()));
+        this.tiles = settings.tiles() != null ? settings.tiles()
+                : Tiles.fit(TornadoDevices.maxWorkGroup(device), TornadoDevices.localMemory(device), c.headDim());
     }
 
     /**
@@ -77,6 +82,11 @@ public final class TornadoEngine implements InferenceEngine {
     @Override
     public String name() {
         return "tornado";
+    }
+
+    /** The tile sizes of the GPU kernel forms on this engine's device (the CPU forms have none). */
+    public Tiles tiles() {
+        return tiles;
     }
 
     /** The device the engine runs on, as TornadoVM names it. */
@@ -144,7 +154,7 @@ public final class TornadoEngine implements InferenceEngine {
             plans[slot] = null;
             plan.close();
         }
-        plans[slot] = new ForwardPlan(model, weights, capacity, device, settings);
+        plans[slot] = new ForwardPlan(model, weights, capacity, device, settings, tiles);
         compiled++;
         return plans[slot];
     }

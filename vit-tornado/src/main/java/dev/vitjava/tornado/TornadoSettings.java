@@ -1,6 +1,7 @@
 package dev.vitjava.tornado;
 
 import dev.vitjava.VitException;
+import dev.vitjava.tornado.kernels.Tiles;
 import java.util.Locale;
 import java.util.Map;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
@@ -20,9 +21,11 @@ import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
  * @param deviceMemory TornadoVM's device heap (e.g. "8GB"), or null for its default (4GB); it must be set before
  *                     TornadoVM starts
  * @param kernels      which forms of the GEMM and attention kernels run
+ * @param tiles        the GPU forms' tile sizes ({@link Tiles#parse}), or null for the defaults fitted to the
+ *                     device ({@link Tiles#fit})
  */
 record TornadoSettings(DeviceWeights.Precision precision, boolean fastMath, boolean printKernels,
-        boolean threadInfo, boolean cudaGraph, String deviceMemory, Kernels kernels) {
+        boolean threadInfo, boolean cudaGraph, String deviceMemory, Kernels kernels, Tiles tiles) {
 
     static final String PRECISION = "precision";
     static final String FAST_MATH = "fast-math";
@@ -31,6 +34,7 @@ record TornadoSettings(DeviceWeights.Precision precision, boolean fastMath, bool
     static final String CUDA_GRAPH = "cuda-graph";
     static final String DEVICE_MEMORY = "device-memory";
     static final String KERNELS = "kernels";
+    static final String TILES = "tiles";
 
     /**
      * The kernel forms: {@code gpu}, the local-memory tiles ({@link dev.vitjava.tornado.kernels.MatMul#linear},
@@ -70,7 +74,15 @@ record TornadoSettings(DeviceWeights.Precision precision, boolean fastMath, bool
         return new TornadoSettings(DeviceWeights.Precision.parse(get(settings, PRECISION, "fp32")),
                 flag(settings, FAST_MATH), flag(settings, PRINT_KERNELS), flag(settings, THREAD_INFO),
                 flag(settings, CUDA_GRAPH), get(settings, DEVICE_MEMORY, null),
-                Kernels.parse(get(settings, KERNELS, "auto")));
+                Kernels.parse(get(settings, KERNELS, "auto")), tiles(get(settings, TILES, null)));
+    }
+
+    private static Tiles tiles(String s) {
+        try {
+            return s == null ? null : Tiles.parse(s);
+        } catch (VitException e) {
+            throw new VitException("tornado setting " + TILES + ": " + e.getMessage());
+        }
     }
 
     private static String get(Map<String, String> settings, String name, String fallback) {

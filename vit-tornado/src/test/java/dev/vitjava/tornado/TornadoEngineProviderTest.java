@@ -15,6 +15,7 @@ import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTConfig.GlobalPool;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.tensor.Tensor;
+import dev.vitjava.tornado.kernels.Tiles;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -134,7 +135,10 @@ class TornadoEngineProviderTest {
         }
     }
 
-    /** --kernels overrides the device-type table: each form runs where asked, and both match the reference. */
+    /**
+     * --kernels overrides the device-type table: each form runs where asked, and both match the reference; so do the
+     * gpu forms with other tile sizes (--tiles).
+     */
     @Test
     void eitherKernelFormCanBeChosenAndBothMatchTheReference() {
         // one head of 16 dimensions: the smallest flashCpu takes
@@ -157,6 +161,19 @@ class TornadoEngineProviderTest {
                 }
             }
         }
+        // the gpu forms with other tile sizes (--tiles), not square
+        try (TornadoEngine engine = TornadoEngine.open(model, EngineOptions.defaults().with("kernels", "gpu")
+                .with("tiles", "8x4x8,16x8"))) {
+            assertThat(engine.tiles()).isEqualTo(new Tiles(8, 4, 8, 16, 8));
+            float[] logits = engine.forward(pixels, false).logits().toArray();
+            for (int i = 0; i < logits.length; i++) {
+                assertThat(logits[i]).as("tiles 8x4x8,16x8, logit %d", i).isCloseTo(reference[i],
+                        org.assertj.core.data.Offset.offset(1e-5f));
+            }
+        }
+        assertThatThrownBy(() -> TornadoEngine.create(model, EngineOptions.defaults().with("tiles", "16x16")))
+                .isInstanceOf(VitException.class)
+                .hasMessage("tornado setting tiles: tile sizes '16x16' are not GXxGYxGK,QxKV (e.g. 16x16x16,64x32)");
         assertThatThrownBy(() -> TornadoEngine.create(model, EngineOptions.defaults().with("kernels", "fpga")))
                 .isInstanceOf(VitException.class).hasMessageContaining("'fpga' is not auto, gpu or cpu");
         assertThatThrownBy(() -> TornadoEngine.create(model, EngineOptions.defaults().with("kernels", "cpu")

@@ -25,48 +25,45 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
  */
 public final class Attention {
 
-    /** Queries per work-group of {@link #flash} (one per work-item); also its local size. */
-    public static final int BQ = 64;
-    /** Keys staged in local memory per step of {@link #flash}. */
-    public static final int BKV = 32;
     /** Largest head dimension {@link #flash} handles (its per-work-item query and output rows). */
     public static final int MAX_HEAD_DIM = 128;
 
     private Attention() {
     }
 
-    /** Work-items for {@link #flash}: one per query, each (image, head) rounded up to whole groups. */
-    public static int flashGlobal(int batch, int heads, int tokens) {
-        return batch * heads * ((tokens + BQ - 1) / BQ) * BQ;
+    /** Work-items for {@link #flash}: one per query, each (image, head) rounded up to whole groups of {@code bq}. */
+    public static int flashGlobal(int batch, int heads, int tokens, int bq) {
+        return batch * heads * ((tokens + bq - 1) / bq) * bq;
     }
 
     /**
-     * Flash-style attention: a work-group per (image, head, block of {@link #BQ} queries), a work-item per query.
-     * The group stages {@link #BKV} keys and values at a time in local memory; each work-item scores its query
-     * against them and folds them into its output with an online softmax (running maximum m and sum l: when the
-     * maximum grows, the sum and the output so far are rescaled by exp(m_old - m_new)), so the T×T scores live only
-     * in registers. qkv and out as for {@link #attention}; headDim at most {@link #MAX_HEAD_DIM}. Launch with
-     * {@link #flashGlobal} work-items and a local size of {@link #BQ}.
+     * Flash-style attention: a work-group per (image, head, block of bq queries), a work-item per query. The group
+     * stages bkv keys and values at a time in local memory; each work-item scores its query against them and folds
+     * them into its output with an online softmax (running maximum m and sum l: when the maximum grows, the sum and
+     * the output so far are rescaled by exp(m_old - m_new)), so the T×T scores live only in registers. qkv and out
+     * as for {@link #attention}; headDim at most {@link #MAX_HEAD_DIM}. bq and bkv are the device's
+     * {@link Tiles#flashQ} and {@link Tiles#flashKv} (int arguments: TornadoVM compiles them in as constants, which
+     * size the local arrays). Launch with {@link #flashGlobal} work-items and a local size of bq.
      */
     public static void flash(KernelContext ctx, FloatArray qkv, FloatArray out, IntArray dims, int heads, int headDim,
-            float scale) {
+            float scale, int bq, int bkv) {
         int batch = dims.get(Dims.BATCH);
         int tokens = dims.get(Dims.TOKENS);
-        int blocks = (tokens + BQ - 1) / BQ;
+        int blocks = (tokens + bq - 1) / bq;
         int g = ctx.groupIdx;
         // a group past the batch (a grid sized for a larger call) reads the last image and stores nothing; it still
         // meets every barrier
         int n = Math.min(g / (heads * blocks), batch - 1);
         int h = (g / blocks) % heads;
-        int i = (g % blocks) * BQ + ctx.localIdx;
+        int i = (g % blocks) * bq + ctx.localIdx;
         int dim = heads * headDim;
         int stride = 3 * dim;
         int rowBase = n * tokens * stride;
-        float[] ks = ctx.allocateFloatLocalArray(BKV * MAX_HEAD_DIM);
-        float[] vs = ctx.allocateFloatLocalArray(BKV * MAX_HEAD_DIM);
+        float[] ks = ctx.allocateFloatLocalArray(bkv * headDim);
+        float[] vs = ctx.allocateFloatLocalArray(bkv * headDim);
         float[] q = new float[MAX_HEAD_DIM];
         float[] acc = new float[MAX_HEAD_DIM];
-        float[] s = new float[BKV];
+        float[] s = new float[bkv];
         boolean valid = i < tokens && g < batch * heads * blocks;
         int q0 = rowBase + i * stride + h * headDim;
         for (int e = 0; e < headDim; e++) {
@@ -75,21 +72,21 @@ public final class Attention {
         }
         float m = -Float.MAX_VALUE;
         float l = 0.0f;
-        for (int j0 = 0; j0 < tokens; j0 += BKV) {
-            int count = Math.min(BKV, tokens - j0);
-            for (int idx = ctx.localIdx; idx < count * headDim; idx += BQ) {
+        for (int j0 = 0; j0 < tokens; j0 += bkv) {
+            int count = Math.min(bkv, tokens - j0);
+            for (int idx = ctx.localIdx; idx < count * headDim; idx += bq) {
                 int j = idx / headDim;
                 int e = idx % headDim;
                 int src = rowBase + (j0 + j) * stride + h * headDim + e;
-                ks[j * MAX_HEAD_DIM + e] = qkv.get(src + dim);
-                vs[j * MAX_HEAD_DIM + e] = qkv.get(src + 2 * dim);
+                ks[j * headDim + e] = qkv.get(src + dim);
+                vs[j * headDim + e] = qkv.get(src + 2 * dim);
             }
             ctx.localBarrier();
             float tileMax = m;
             for (int j = 0; j < count; j++) {
                 float dot = 0.0f;
                 for (int e = 0; e < headDim; e++) {
-                    dot += q[e] * ks[j * MAX_HEAD_DIM + e];
+                    dot += q[e] * ks[j * headDim + e];
                 }
                 s[j] = dot * scale;
                 tileMax = TornadoMath.max(tileMax, s[j]);
@@ -103,7 +100,7 @@ public final class Attention {
                 float p = TornadoMath.exp(s[j] - tileMax);
                 l += p;
                 for (int e = 0; e < headDim; e++) {
-                    acc[e] += p * vs[j * MAX_HEAD_DIM + e];
+                    acc[e] += p * vs[j * headDim + e];
                 }
             }
             m = tileMax;

@@ -13,13 +13,14 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
  * into the token sequence with the class token and the position embedding.
  *
  * <p>x is (rows, in) row-major; W is (out, in) row-major as PyTorch stores it, so both operands are read along
- * their contiguous dimension. A work-group of {@link #TX}×{@link #TY} work-items computes a {@link #BN}-feature by
- * {@link #BM}-row block of y; each work-item holds 4×4 outputs in registers, at rows
- * {@code ty + i·TY} and features {@code tx + j·TX}, so that neighbouring work-items read neighbouring local-memory
- * words (no bank conflicts) and write neighbouring outputs (coalesced). Per step of {@link #BK} along {@code in}
- * the group stages a BK×BM slice of x and a BK×BN slice of W in local memory, transposed to k-major with rows
- * padded by one word (the transposing stores then hit distinct banks), zero outside the matrices so that no shape
- * needs to divide the tiles. Every product accumulates in float32, also for half-precision weights.
+ * their contiguous dimension. A work-group of tx×ty work-items ({@link Tiles#gemmX}×{@link Tiles#gemmY}, int
+ * arguments that TornadoVM compiles in as constants) computes a 4·tx-feature by 4·ty-row block of y; each work-item
+ * holds 4×4 outputs in registers, at rows {@code ly + i·ty} and features {@code lx + j·tx}, so that neighbouring
+ * work-items read neighbouring local-memory words (no bank conflicts) and write neighbouring outputs (coalesced). Per
+ * step of bk ({@link Tiles#gemmK}) along {@code in} the group stages a bk×4·ty slice of x and a bk×4·tx slice of W
+ * in local memory, transposed to k-major with rows padded by one word (the transposing stores then hit distinct
+ * banks), zero outside the matrices so that no shape needs to divide the tiles. Every product accumulates in
+ * float32, also for half-precision weights.
  *
  * <p>One kernel serves every linear layer of every block: the weights of all blocks lie concatenated in one array
  * and {@code dims[LAYER]} (on the device, set before each block) selects the block's slice, so a model compiles each
@@ -28,23 +29,9 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
  * into the kernel it generates, so every linear layer of a plan would be a program of its own, and every batch size
  * a plan of its own; with the sizes in arrays, TornadoVM generates the same source for all of them, the OpenCL
  * driver's program cache builds it once (on PoCL, 40-80 ms for each later task instead of 170-230), and one plan
- * runs every shape. Launch with {@link #globalX}×{@link #globalY} work-items and a
- * TX×TY local size.
+ * runs every shape. Launch with {@link #globalX}×{@link #globalY} work-items and a tx×ty local size.
  */
 public final class MatMul {
-
-    /** Work-items per group along the features (dimension 0) and along the rows (dimension 1). */
-    public static final int TX = 16;
-    public static final int TY = 16;
-    /** Rows (of x) per work-group tile: 4 per work-item. */
-    public static final int BM = 4 * TY;
-    /** Output features per work-group tile: 4 per work-item. */
-    public static final int BN = 4 * TX;
-    /** Depth of one local-memory step along {@code in}. */
-    public static final int BK = 16;
-    /** Padded length of a k-row of a staged slice. */
-    private static final int LM = BM + 1;
-    private static final int LN = BN + 1;
 
     /** Epilogues. */
     public static final int BIAS = 0;
@@ -87,14 +74,16 @@ public final class MatMul {
         return IntArray.fromElements(Dims.PATCH_ROWS, out, in, EMBED, prefix);
     }
 
-    /** Work-items along dimension 0 for {@code out} features. */
-    public static int globalX(int out) {
-        return (out + BN - 1) / BN * TX;
+    /** Work-items along dimension 0 for {@code out} features, with these tiles. */
+    public static int globalX(int out, Tiles t) {
+        int bn = 4 * t.gemmX();
+        return (out + bn - 1) / bn * t.gemmX();
     }
 
-    /** Work-items along dimension 1 for {@code rows} rows. */
-    public static int globalY(int rows) {
-        return (rows + BM - 1) / BM * TY;
+    /** Work-items along dimension 1 for {@code rows} rows, with these tiles. */
+    public static int globalY(int rows, Tiles t) {
+        int bm = 4 * t.gemmY();
+        return (rows + bm - 1) / bm * t.gemmY();
     }
 
     /**
@@ -104,18 +93,22 @@ public final class MatMul {
      * read.
      */
     public static void linear(KernelContext ctx, FloatArray x, FloatArray w, FloatArray bias, FloatArray residual,
-            FloatArray y, IntArray dims, IntArray shape) {
+            FloatArray y, IntArray dims, IntArray shape, int tx, int ty, int bk) {
         int rows = dims.get(shape.get(ROWS));
         int out = shape.get(OUT);
         int in = shape.get(IN);
-        int tx = ctx.localIdx;
-        int ty = ctx.localIdy;
-        int tid = ty * TX + tx;
-        int row0 = ctx.groupIdy * BM;
-        int col0 = ctx.groupIdx * BN;
+        int lx = ctx.localIdx;
+        int ly = ctx.localIdy;
+        int tid = ly * tx + lx;
+        int bm = 4 * ty;
+        int bn = 4 * tx;
+        int lm = bm + 1;
+        int ln = bn + 1;
+        int row0 = ctx.groupIdy * bm;
+        int col0 = ctx.groupIdx * bn;
         int wBase = dims.get(Dims.LAYER) * out * in;
-        float[] xs = ctx.allocateFloatLocalArray(BK * LM);
-        float[] ws = ctx.allocateFloatLocalArray(BK * LN);
+        float[] xs = ctx.allocateFloatLocalArray(bk * lm);
+        float[] ws = ctx.allocateFloatLocalArray(bk * ln);
         // the 4×4 outputs as scalars, not a private array: TornadoVM's PTX backend keeps private arrays in local
         // (off-chip) memory, where every += was a load and a store (the array form ran ViT-B/16 on an H200 at
         // 1.4 TFLOP/s)
@@ -123,31 +116,35 @@ public final class MatMul {
         float c10 = 0.0f, c11 = 0.0f, c12 = 0.0f, c13 = 0.0f;
         float c20 = 0.0f, c21 = 0.0f, c22 = 0.0f, c23 = 0.0f;
         float c30 = 0.0f, c31 = 0.0f, c32 = 0.0f, c33 = 0.0f;
-        for (int k0 = 0; k0 < in; k0 += BK) {
+        for (int k0 = 0; k0 < in; k0 += bk) {
             // consecutive work-items load consecutive k of one row (coalesced), stored transposed
-            for (int e = tid; e < BM * BK; e += TX * TY) {
-                int r = e / BK;
-                int k = e % BK;
-                int gr = row0 + r;
+            for (int e = tid; e < Math.max(bm, bn) * bk; e += tx * ty) {
+                int r = e / bk;
+                int k = e % bk;
                 int gk = k0 + k;
-                xs[k * LM + r] = (gr < rows && gk < in) ? x.get(gr * in + gk) : 0.0f;
-                int gc = col0 + r;
-                ws[k * LN + r] = (gc < out && gk < in) ? w.get(wBase + gc * in + gk) : 0.0f;
+                if (r < bm) {
+                    int gr = row0 + r;
+                    xs[k * lm + r] = (gr < rows && gk < in) ? x.get(gr * in + gk) : 0.0f;
+                }
+                if (r < bn) {
+                    int gc = col0 + r;
+                    ws[k * ln + r] = (gc < out && gk < in) ? w.get(wBase + gc * in + gk) : 0.0f;
+                }
             }
             ctx.localBarrier();
-            // c[i][j] += Σ_k xs[k][ty + i·TY] · ws[k][tx + j·TX] (written out here: TornadoVM mis-addresses local
+            // c[i][j] += Σ_k xs[k][ly + i·ty] · ws[k][lx + j·tx] (written out here: TornadoVM mis-addresses local
             // arrays passed to a helper method)
-            for (int k = 0; k < BK; k++) {
-                int xk = k * LM + ty;
-                int wk = k * LN + tx;
+            for (int k = 0; k < bk; k++) {
+                int xk = k * lm + ly;
+                int wk = k * ln + lx;
                 float a0 = xs[xk];
-                float a1 = xs[xk + TY];
-                float a2 = xs[xk + 2 * TY];
-                float a3 = xs[xk + 3 * TY];
+                float a1 = xs[xk + ty];
+                float a2 = xs[xk + 2 * ty];
+                float a3 = xs[xk + 3 * ty];
                 float b0 = ws[wk];
-                float b1 = ws[wk + TX];
-                float b2 = ws[wk + 2 * TX];
-                float b3 = ws[wk + 3 * TX];
+                float b1 = ws[wk + tx];
+                float b2 = ws[wk + 2 * tx];
+                float b3 = ws[wk + 3 * tx];
                 c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
                 c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
                 c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
@@ -156,14 +153,14 @@ public final class MatMul {
             ctx.localBarrier();
         }
         int biasBase = dims.get(Dims.LAYER) * out;
-        int r0 = row0 + ty;
-        int r1 = r0 + TY;
-        int r2 = r0 + 2 * TY;
-        int r3 = r0 + 3 * TY;
-        int f0 = col0 + tx;
-        int f1 = f0 + TX;
-        int f2 = f0 + 2 * TX;
-        int f3 = f0 + 3 * TX;
+        int r0 = row0 + ly;
+        int r1 = r0 + ty;
+        int r2 = r0 + 2 * ty;
+        int r3 = r0 + 3 * ty;
+        int f0 = col0 + lx;
+        int f1 = f0 + tx;
+        int f2 = f0 + 2 * tx;
+        int f3 = f0 + 3 * tx;
         put(c00, bias, residual, y, dims, shape, biasBase, r0, f0);
         put(c01, bias, residual, y, dims, shape, biasBase, r0, f1);
         put(c02, bias, residual, y, dims, shape, biasBase, r0, f2);
@@ -292,18 +289,22 @@ public final class MatMul {
      * written out again: the weight type differs, and TornadoVM mis-addresses local arrays handed to a helper method.
      */
     public static void linearHalf(KernelContext ctx, FloatArray x, HalfFloatArray w, FloatArray bias,
-            FloatArray residual, FloatArray y, IntArray dims, IntArray shape) {
+            FloatArray residual, FloatArray y, IntArray dims, IntArray shape, int tx, int ty, int bk) {
         int rows = dims.get(shape.get(ROWS));
         int out = shape.get(OUT);
         int in = shape.get(IN);
-        int tx = ctx.localIdx;
-        int ty = ctx.localIdy;
-        int tid = ty * TX + tx;
-        int row0 = ctx.groupIdy * BM;
-        int col0 = ctx.groupIdx * BN;
+        int lx = ctx.localIdx;
+        int ly = ctx.localIdy;
+        int tid = ly * tx + lx;
+        int bm = 4 * ty;
+        int bn = 4 * tx;
+        int lm = bm + 1;
+        int ln = bn + 1;
+        int row0 = ctx.groupIdy * bm;
+        int col0 = ctx.groupIdx * bn;
         int wBase = dims.get(Dims.LAYER) * out * in;
-        float[] xs = ctx.allocateFloatLocalArray(BK * LM);
-        float[] ws = ctx.allocateFloatLocalArray(BK * LN);
+        float[] xs = ctx.allocateFloatLocalArray(bk * lm);
+        float[] ws = ctx.allocateFloatLocalArray(bk * ln);
         // the 4×4 outputs as scalars, not a private array: TornadoVM's PTX backend keeps private arrays in local
         // (off-chip) memory, where every += was a load and a store (the array form ran ViT-B/16 on an H200 at
         // 1.4 TFLOP/s)
@@ -311,31 +312,35 @@ public final class MatMul {
         float c10 = 0.0f, c11 = 0.0f, c12 = 0.0f, c13 = 0.0f;
         float c20 = 0.0f, c21 = 0.0f, c22 = 0.0f, c23 = 0.0f;
         float c30 = 0.0f, c31 = 0.0f, c32 = 0.0f, c33 = 0.0f;
-        for (int k0 = 0; k0 < in; k0 += BK) {
+        for (int k0 = 0; k0 < in; k0 += bk) {
             // consecutive work-items load consecutive k of one row (coalesced), stored transposed
-            for (int e = tid; e < BM * BK; e += TX * TY) {
-                int r = e / BK;
-                int k = e % BK;
-                int gr = row0 + r;
+            for (int e = tid; e < Math.max(bm, bn) * bk; e += tx * ty) {
+                int r = e / bk;
+                int k = e % bk;
                 int gk = k0 + k;
-                xs[k * LM + r] = (gr < rows && gk < in) ? x.get(gr * in + gk) : 0.0f;
-                int gc = col0 + r;
-                ws[k * LN + r] = (gc < out && gk < in) ? w.get(wBase + gc * in + gk).getFloat32() : 0.0f;
+                if (r < bm) {
+                    int gr = row0 + r;
+                    xs[k * lm + r] = (gr < rows && gk < in) ? x.get(gr * in + gk) : 0.0f;
+                }
+                if (r < bn) {
+                    int gc = col0 + r;
+                    ws[k * ln + r] = (gc < out && gk < in) ? w.get(wBase + gc * in + gk).getFloat32() : 0.0f;
+                }
             }
             ctx.localBarrier();
-            // c[i][j] += Σ_k xs[k][ty + i·TY] · ws[k][tx + j·TX] (written out here: TornadoVM mis-addresses local
+            // c[i][j] += Σ_k xs[k][ly + i·ty] · ws[k][lx + j·tx] (written out here: TornadoVM mis-addresses local
             // arrays passed to a helper method)
-            for (int k = 0; k < BK; k++) {
-                int xk = k * LM + ty;
-                int wk = k * LN + tx;
+            for (int k = 0; k < bk; k++) {
+                int xk = k * lm + ly;
+                int wk = k * ln + lx;
                 float a0 = xs[xk];
-                float a1 = xs[xk + TY];
-                float a2 = xs[xk + 2 * TY];
-                float a3 = xs[xk + 3 * TY];
+                float a1 = xs[xk + ty];
+                float a2 = xs[xk + 2 * ty];
+                float a3 = xs[xk + 3 * ty];
                 float b0 = ws[wk];
-                float b1 = ws[wk + TX];
-                float b2 = ws[wk + 2 * TX];
-                float b3 = ws[wk + 3 * TX];
+                float b1 = ws[wk + tx];
+                float b2 = ws[wk + 2 * tx];
+                float b3 = ws[wk + 3 * tx];
                 c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
                 c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
                 c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
@@ -344,14 +349,14 @@ public final class MatMul {
             ctx.localBarrier();
         }
         int biasBase = dims.get(Dims.LAYER) * out;
-        int r0 = row0 + ty;
-        int r1 = r0 + TY;
-        int r2 = r0 + 2 * TY;
-        int r3 = r0 + 3 * TY;
-        int f0 = col0 + tx;
-        int f1 = f0 + TX;
-        int f2 = f0 + 2 * TX;
-        int f3 = f0 + 3 * TX;
+        int r0 = row0 + ly;
+        int r1 = r0 + ty;
+        int r2 = r0 + 2 * ty;
+        int r3 = r0 + 3 * ty;
+        int f0 = col0 + lx;
+        int f1 = f0 + tx;
+        int f2 = f0 + 2 * tx;
+        int f3 = f0 + 3 * tx;
         put(c00, bias, residual, y, dims, shape, biasBase, r0, f0);
         put(c01, bias, residual, y, dims, shape, biasBase, r0, f1);
         put(c02, bias, residual, y, dims, shape, biasBase, r0, f2);

@@ -60,13 +60,19 @@ class KernelsTest {
 
     /** The largest difference of the linear kernel from the double-precision result with the epilogue applied. */
     private static double maxLinearError(int rows, int out, int in, int epilogue, long seed, boolean cpu) {
+        return maxLinearError(rows, out, in, epilogue, seed, cpu, Tiles.DEFAULT);
+    }
+
+    /** {@link #maxLinearError}, the GPU form with these tile sizes. */
+    private static double maxLinearError(int rows, int out, int in, int epilogue, long seed, boolean cpu,
+            Tiles tiles) {
         Random random = new Random(seed);
         FloatArray x = Device.random(random, rows * in, 1f);
         FloatArray w = Device.random(random, 2 * out * in, 1f);
         FloatArray b = Device.random(random, 2 * out, 1f);
         FloatArray residual = Device.random(random, rows * out, 4f);
         FloatArray y = runLinear(x, w, b, residual, rows * out, MatMul.shape(Dims.TOKEN_ROWS, out, in, epilogue),
-                Dims.of(rows, 1, 1, 1, 0), cpu);
+                Dims.of(rows, 1, 1, 1, 0), cpu, tiles);
         double[] expected = linearExpected(x, w, b, 1, rows, out, in);
         for (int i = 0; i < expected.length; i++) {
             if (epilogue == MatMul.GELU) {
@@ -85,7 +91,7 @@ class KernelsTest {
      * stores nothing there).
      */
     private static FloatArray runLinear(FloatArray x, FloatArray w, FloatArray b, FloatArray residual, int ySize,
-            IntArray shape, IntArray dims, boolean cpu) {
+            IntArray shape, IntArray dims, boolean cpu, Tiles tiles) {
         int out = shape.get(1);
         int in = shape.get(2);
         int gridRows = dims.get(shape.get(0)) + EXTRA_ROWS;
@@ -112,12 +118,13 @@ class KernelsTest {
             return storedOnly(vectors ? y8.getArray() : y, ySize);
         }
         Device.run(Device.graph(x, w, b, residual, y, dims, shape).task("t", MatMul::linear, new KernelContext(), x, w,
-                b, residual, y, dims, shape), matmulGrid(gridRows, out), y);
+                b, residual, y, dims, shape, tiles.gemmX(), tiles.gemmY(), tiles.gemmK()), matmulGrid(gridRows, out,
+                tiles), y);
         return storedOnly(y, ySize);
     }
 
     /** Grid rows past the call's in the linear, norm and attention tests. */
-    private static final int EXTRA_ROWS = MatMul.BM;
+    private static final int EXTRA_ROWS = 64;
 
     /** An output buffer of NaNs (copy it in), which a kernel must overwrite where it stores and leave elsewhere. */
     static FloatArray untouched(int n) {
@@ -190,7 +197,7 @@ class KernelsTest {
         FloatArray b = Device.random(random, 2 * out, 1f);
         FloatArray table = Device.random(random, tokens * out, 1f);
         FloatArray y = runLinear(x, w, b, table, batch * tokens * out, MatMul.embedShape(out, in, prefix),
-                Dims.of(batch, 1, patches, 1, prefix), cpu);
+                Dims.of(batch, 1, patches, 1, prefix), cpu, Tiles.DEFAULT);
         double[] product = linearExpected(x, w, b, 1, batch * patches, out, in);
         double[] expected = new double[batch * tokens * out];
         for (int n = 0; n < batch; n++) {
@@ -204,8 +211,26 @@ class KernelsTest {
         assertThat(Device.maxAbsDiff(y, expected)).isLessThanOrEqualTo(linearTolerance(in) + 1e-6);
     }
 
-    static uk.ac.manchester.tornado.api.WorkerGrid matmulGrid(int rows, int out) {
-        return Device.grid2D(MatMul.globalX(out), MatMul.globalY(rows), MatMul.TX, MatMul.TY);
+    static uk.ac.manchester.tornado.api.WorkerGrid matmulGrid(int rows, int out, Tiles tiles) {
+        return Device.grid2D(MatMul.globalX(out, tiles), MatMul.globalY(rows, tiles), tiles.gemmX(), tiles.gemmY());
+    }
+
+    /** Tile sizes other than the default, as {@link Tiles#fit} or {@code --tiles} may choose: all compute the same. */
+    static Stream<Tiles> otherTiles() {
+        return Stream.of(new Tiles(8, 4, 8, 16, 8), new Tiles(4, 16, 32, 128, 64));
+    }
+
+    static Stream<Arguments> linearShapesAndOtherTiles() {
+        return linearShapes().flatMap(shape -> otherTiles().map(t -> Arguments.of(shape.get()[0], shape.get()[1],
+                shape.get()[2], t)));
+    }
+
+    /** The GPU form with tiles of other sizes (and work-groups that are not square), GELU fused. */
+    @ParameterizedTest(name = "rows={0} out={1} in={2} tiles={3}")
+    @MethodSource("linearShapesAndOtherTiles")
+    void linearWithOtherTiles(int rows, int out, int in, Tiles tiles) {
+        assertThat(maxLinearError(rows, out, in, MatMul.GELU, rows * 19 + out * 3 + in, false, tiles))
+                .isLessThanOrEqualTo(linearTolerance(in));
     }
 
     // ---- LayerNorm ----
@@ -335,7 +360,19 @@ class KernelsTest {
     @ParameterizedTest(name = "batch={0} tokens={1} heads={2} headDim={3}")
     @MethodSource("attentionShapes")
     void flashAttention(int batch, int tokens, int heads, int headDim) {
-        assertThat(maxFlashError(batch, tokens, heads, headDim, false)).isLessThanOrEqualTo(1e-5);
+        assertThat(maxFlashError(batch, tokens, heads, headDim, false, Tiles.DEFAULT)).isLessThanOrEqualTo(1e-5);
+    }
+
+    static Stream<Arguments> attentionShapesAndOtherTiles() {
+        return attentionShapes().flatMap(shape -> otherTiles().map(t -> Arguments.of(shape.get()[0], shape.get()[1],
+                shape.get()[2], shape.get()[3], t)));
+    }
+
+    /** Flash attention with other numbers of queries per group and keys per step. */
+    @ParameterizedTest(name = "batch={0} tokens={1} heads={2} headDim={3} tiles={4}")
+    @MethodSource("attentionShapesAndOtherTiles")
+    void flashAttentionWithOtherTiles(int batch, int tokens, int heads, int headDim, Tiles tiles) {
+        assertThat(maxFlashError(batch, tokens, heads, headDim, false, tiles)).isLessThanOrEqualTo(1e-5);
     }
 
     /** The CPU form of flash attention, on the shapes whose head dimension it handles. */
@@ -343,14 +380,14 @@ class KernelsTest {
     @MethodSource("attentionShapes")
     void flashAttentionCpuForm(int batch, int tokens, int heads, int headDim) {
         org.junit.jupiter.api.Assumptions.assumeTrue(Attention.cpuHandles(headDim), "head dimension of whole float8s");
-        assertThat(maxFlashError(batch, tokens, heads, headDim, true)).isLessThanOrEqualTo(1e-5);
+        assertThat(maxFlashError(batch, tokens, heads, headDim, true, Tiles.DEFAULT)).isLessThanOrEqualTo(1e-5);
     }
 
     /**
-     * Runs {@link Attention#flash} (or, {@code cpu}, {@link Attention#flashCpu}) on a grid for one image more than
-     * the call's, checks that nothing was stored past the call's, and returns its largest error.
+     * Runs {@link Attention#flash} with these tiles (or, {@code cpu}, {@link Attention#flashCpu}) on a grid for one
+     * image more than the call's, checks that nothing was stored past the call's, and returns its largest error.
      */
-    private static double maxFlashError(int batch, int tokens, int heads, int headDim, boolean cpu) {
+    private static double maxFlashError(int batch, int tokens, int heads, int headDim, boolean cpu, Tiles tiles) {
         Random random = new Random(batch * 1000 + tokens * 10 + heads + headDim);
         int dim = heads * headDim;
         FloatArray qkv = Device.random(random, batch * tokens * 3 * dim, 2.5f);
@@ -363,8 +400,8 @@ class KernelsTest {
                     heads, headDim, scale), Device.grid1D((batch + 1) * heads * tokens, Attention.CPU_LOCAL), out);
         } else {
             Device.run(Device.graph(qkv, out, dims).task("t", Attention::flash, new KernelContext(), qkv, out, dims, heads,
-                    headDim, scale), Device.grid1D(Attention.flashGlobal(batch + 1, heads, tokens), Attention.BQ),
-                    out);
+                    headDim, scale, tiles.flashQ(), tiles.flashKv()), Device.grid1D(Attention.flashGlobal(batch + 1,
+                    heads, tokens, tiles.flashQ()), tiles.flashQ()), out);
         }
         storedOnly(out, batch * tokens * dim);
         return Device.maxAbsDiff(out, attentionExpected(qkv, batch, tokens, heads, headDim)[1]);
