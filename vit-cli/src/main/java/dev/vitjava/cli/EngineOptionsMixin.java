@@ -58,8 +58,9 @@ final class EngineOptionsMixin {
 
     @Option(names = "--tiles", paramLabel = "GXxGYxGK,QxKV",
             description = "tornado: the gpu kernel forms' tile sizes: GEMM work-group (GX x GY work-items, 4x4 outputs"
-                    + " each) and step GK, flash attention's queries Q and staged keys KV per group (default: "
-                    + "16x16x16,64x32, halved where the device's work-group size or local memory is smaller).")
+                    + " each) and step GK, flash attention's queries Q and staged keys KV per group (default: GEMM "
+                    + "16x16x16 and attention 64x32, halved where the device's work-group size or local memory is "
+                    + "smaller).")
     String tiles;
 
     @Option(names = "--device-memory", paramLabel = "SIZE",
