@@ -2,6 +2,8 @@ package dev.vitjava.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vitjava.engine.EngineOptions;
 import dev.vitjava.engine.InferenceEngine;
 import dev.vitjava.engine.ReferenceEngine;
@@ -11,10 +13,12 @@ import dev.vitjava.model.ViTConfig;
 import dev.vitjava.model.ViTConfig.GlobalPool;
 import dev.vitjava.model.ViTModel;
 import dev.vitjava.tensor.Tensor;
-import java.util.List;
-import java.util.Map;
 import dev.vitjava.tornado.TornadoEngine;
 import dev.vitjava.tornado.TornadoEngineProvider;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -61,17 +65,17 @@ class TornadoPlanTest {
      * shipped samples PyTorch's top-1 class; a malformed value is a one-line error.
      */
     @Test
-    void theCommandLineTakesTheTileSizes() throws java.io.IOException {
+    void theCommandLineTakesTheTileSizes() throws IOException {
         Cli r = Cli.run("classify", "--top-k", "1", "--format", "json", "--backend", "tornado", "--kernels", "gpu",
                 "--tiles", "8x4x8,16x8", ClassifyTest.SAMPLES.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
-        com.fasterxml.jackson.databind.JsonNode ref = ClassifyTest.reference();
-        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        JsonNode ref = ClassifyTest.reference();
+        ObjectMapper json = new ObjectMapper();
         List<String> lines = r.out().lines().toList();
         assertThat(lines).isNotEmpty();
         for (String line : lines) {
-            com.fasterxml.jackson.databind.JsonNode got = json.readTree(line);
-            String file = java.nio.file.Path.of(got.get("file").asText()).getFileName().toString();
+            JsonNode got = json.readTree(line);
+            String file = Path.of(got.get("file").asText()).getFileName().toString();
             assertThat(got.get("top").get(0).get("index").asInt()).as(file)
                     .isEqualTo(ref.get(file).get("top3").get(0).get("index").asInt());
         }

@@ -46,11 +46,6 @@ final class DeviceWeights {
         Object array() {
             return f32 != null ? f32 : f16 != null ? f16 : cpu;
         }
-
-        long bytes() {
-            return f32 != null ? f32.getNumBytesOfSegment() : f16 != null ? f16.getNumBytesOfSegment()
-                    : cpu.getNumBytes();
-        }
     }
 
     /** A linear layer (or the same layer of every block): weight and bias (layers·out). */
@@ -98,20 +93,6 @@ final class DeviceWeights {
         norm = w.norm() != null ? norm(List.of(w.norm()), n -> n) : null;
         fcNorm = w.fcNorm() != null ? norm(List.of(w.fcNorm()), n -> n) : null;
         head = linear(List.of(w.head()));
-    }
-
-    /** Bytes the weights take on the device. */
-    long deviceBytes() {
-        long bytes = 0;
-        for (Linear l : new Linear[] {patchEmbed, qkv, proj, fc1, fc2, head}) {
-            bytes += l.weight().bytes() + l.bias().getNumBytesOfSegment();
-        }
-        for (Norm n : new Norm[] {norm1, norm2, norm, fcNorm}) {
-            if (n != null) {
-                bytes += n.weight().getNumBytesOfSegment() + n.bias().getNumBytesOfSegment();
-            }
-        }
-        return bytes;
     }
 
     private Linear linear(List<ViTWeights.Linear> layers) {

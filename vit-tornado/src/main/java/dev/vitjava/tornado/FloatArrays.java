@@ -1,6 +1,5 @@
 package dev.vitjava.tornado;
 
-import dev.vitjava.tensor.Tensor;
 import java.nio.FloatBuffer;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 
@@ -14,13 +13,6 @@ final class FloatArrays {
     private static final int CHUNK = 1 << 14;
 
     private FloatArrays() {
-    }
-
-    /** A new FloatArray holding the tensor's values. */
-    static FloatArray of(Tensor t) {
-        FloatArray a = new FloatArray(t.size());
-        copy(t.data(), a, t.size());
-        return a;
     }
 
     /** A new FloatArray of n zeros. */
